@@ -1,0 +1,38 @@
+# Two commands: `make demo` runs the product, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/6
+
+.PHONY: demo test install install-dev bench clean
+
+$(BIN)/.app: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(BIN)/.dev: $(BIN)/.app requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.app
+install-dev: $(BIN)/.dev
+
+demo: $(BIN)/.app
+	$(BIN)/python -m elsa.demo
+
+test: $(BIN)/.dev
+	./.ci/services
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+		$(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(BIN)/.dev
+	./.ci/services
+	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .demo db.sqlite3 db.sqlite3-* staticfiles

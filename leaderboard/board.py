@@ -1,0 +1,147 @@
+"""A session's leaderboard in Redis: a cache of the database, never the truth.
+
+One sorted set per session. Members are "<participant id>:<nickname>"; the score packs
+the points and, for equal points, who reached them first, into one exact double:
+
+    composite = points * 2**28 + (2**28 - 1 - centiseconds from session start to reach)
+
+Writers always ZADD ... GT the absolute total read from the database, never increment:
+a retried or reordered write cannot double-count or go backwards, because a player's
+points only grow.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from .redis import async_client, sync_client
+
+REACH_BITS = 28
+REACH_SPAN = 2**REACH_BITS
+MAX_POINTS = 2 ** (53 - REACH_BITS) - 1
+
+
+def board_key(session_id: int) -> str:
+    return f"elsa:lb:{session_id}"
+
+
+def version_key(session_id: int) -> str:
+    return f"elsa:lb:{session_id}:v"
+
+
+def built_key(session_id: int) -> str:
+    return f"elsa:lb:{session_id}:built"
+
+
+def member(participant_id: int, nickname: str) -> str:
+    return f"{participant_id}:{nickname}"
+
+
+def composite(points: int, reached_at: datetime | None, epoch: datetime) -> float:
+    points = min(max(points, 0), MAX_POINTS)
+    if reached_at is None:
+        reach = REACH_SPAN - 1
+    else:
+        reach = min(max(int((reached_at - epoch).total_seconds() * 100), 0), REACH_SPAN - 1)
+    return float(points * REACH_SPAN + (REACH_SPAN - 1 - reach))
+
+
+def points_of(composite_score: float) -> int:
+    return int(composite_score) // REACH_SPAN
+
+
+@dataclass(frozen=True)
+class Standing:
+    participant_id: int
+    nickname: str
+    score: int
+    rank: int
+
+    def as_json(self) -> dict:
+        """The original demo's format."""
+        return {"PlayerID": self.nickname, "Score": float(self.score), "Rank": self.rank}
+
+
+@dataclass(frozen=True)
+class Board:
+    standings: list[Standing]
+    players: int
+    version: int
+    built: bool
+
+
+def _rank_entries(entries: list[tuple[bytes, float]]) -> list[Standing]:
+    """Rank a prefix of the board: equal points share a rank (1, 2, 2, 4)."""
+    parsed = []
+    for raw, value in entries:
+        pid, _, nickname = raw.decode().partition(":")
+        parsed.append((-value, nickname.lower(), int(pid), nickname, points_of(value)))
+    parsed.sort()
+    standings: list[Standing] = []
+    for position, (_, _, pid, nickname, points) in enumerate(parsed):
+        if standings and standings[-1].score == points:
+            rank = standings[-1].rank
+        else:
+            rank = position + 1
+        standings.append(Standing(pid, nickname, points, rank))
+    return standings
+
+
+def _queue_top(pipe, session_id: int, limit: int) -> None:
+    pipe.zrevrange(board_key(session_id), 0, limit - 1, withscores=True)
+    pipe.zcard(board_key(session_id))
+    pipe.get(version_key(session_id))
+    pipe.exists(built_key(session_id))
+
+
+def _board(results: list) -> Board:
+    entries, players, version, built = results
+    return Board(_rank_entries(entries), int(players), int(version or 0), bool(built))
+
+
+def top(*, session_id: int, limit: int) -> Board:
+    pipe = sync_client().pipeline(transaction=False)
+    _queue_top(pipe, session_id, limit)
+    return _board(pipe.execute())
+
+
+async def top_async(*, session_id: int, limit: int) -> Board:
+    pipe = async_client().pipeline(transaction=False)
+    _queue_top(pipe, session_id, limit)
+    return _board(await pipe.execute())
+
+
+def all_ranks(*, session_id: int) -> dict[int, Standing]:
+    entries = sync_client().zrevrange(board_key(session_id), 0, -1, withscores=True)
+    return {s.participant_id: s for s in _rank_entries(entries)}
+
+
+def rank_of(*, session_id: int, score: int) -> int:
+    higher = sync_client().zcount(board_key(session_id), (score + 1) * REACH_SPAN, "+inf")
+    return int(higher) + 1
+
+
+def record(
+    *, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]
+) -> None:
+    """Write absolute totals: (participant id, nickname, points, reached at) each."""
+    if not entries:
+        return
+    mapping = {member(pid, nick): composite(pts, at, epoch) for pid, nick, pts, at in entries}
+    pipe = sync_client().pipeline(transaction=True)
+    # GT still adds new members; it only refuses to lower an existing one.
+    pipe.zadd(board_key(session_id), mapping, gt=True)
+    pipe.incr(version_key(session_id))
+    pipe.execute()
+
+
+def rebuild(*, session_id: int, epoch: datetime, participants: QuerySet) -> None:
+    """Fill the board from the database; safe beside concurrent writers (GT keeps the max)."""
+    rows = participants.values_list("id", "nickname", "score", "score_reached_at")
+    record(session_id=session_id, epoch=epoch, entries=list(rows))
+    sync_client().set(built_key(session_id), 1)
+
+
+def drop(*, session_id: int) -> None:
+    sync_client().delete(board_key(session_id), version_key(session_id), built_key(session_id))

@@ -1,0 +1,93 @@
+"""WebSocket transport for live pages. Consumers hold no rules: identity from the scope,
+messages checked for shape, state changes through services, frames from the hub."""
+
+import time
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from quizzes import frames, selectors
+
+from .hub import current_board, hub, json_frame
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """A socket that joins its session's room in this process's hub."""
+
+    kind = "screen"
+    participant_id: int | None = None
+    session_id: int | None = None
+
+    async def push(self, frame: str) -> None:
+        await self.send(text_data=frame)
+
+    async def drop(self, code: int) -> None:
+        await self.close(code=code)
+
+    async def go_live(self, session_id: int, snapshot) -> None:
+        """Accept, join the room, then send the snapshot before any frame pushed meanwhile."""
+        self.session_id = session_id
+        self.pending = []
+        await self.accept()
+        await hub.attach(session_id, self)
+        await self.send(text_data=await snapshot())
+        await hub.release(self)
+
+    async def disconnect(self, code: int) -> None:
+        if self.session_id is not None:
+            await hub.detach(self.session_id, self)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        """Viewers only listen."""
+
+
+class ScreenConsumer(LiveConsumer):
+    """The big-screen leaderboard at /livescore/<code>: HTML fragments for htmx."""
+
+    kind = "screen"
+
+    async def connect(self) -> None:
+        session = await database_sync_to_async(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if session is None:
+            await self.close(code=4404)
+            return
+
+        async def snapshot() -> str:
+            return frames.leaderboard(await current_board(session.pk))
+
+        await self.go_live(session.pk, snapshot)
+
+
+class FeedConsumer(LiveConsumer):
+    """ws://HOST/livescore/<code>: the leaderboard as JSON in the original demo's format."""
+
+    kind = "feed"
+
+    async def connect(self) -> None:
+        session = await database_sync_to_async(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if session is None:
+            await self.close(code=4404)
+            return
+
+        async def snapshot() -> str:
+            return json_frame(await current_board(session.pk))
+
+        await self.go_live(session.pk, snapshot)
+
+
+class TokenBucket:
+    """Allows `rate` messages a second with bursts of `burst`."""
+
+    def __init__(self, *, rate: float, burst: int):
+        self.rate, self.burst = rate, burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False

@@ -1,0 +1,28 @@
+"""The one way live events leave a service: a Redis PUBLISH on the session's channel.
+
+Every web process that has viewers of the session receives each event once (see
+leaderboard.hub) and turns it into frames for its own sockets. Events are sent after
+the database commit, so a viewer never sees a state the database does not have.
+"""
+
+import json
+import logging
+
+import redis
+
+from .redis import sync_client
+
+log = logging.getLogger(__name__)
+
+
+def channel_for(session_id: int) -> str:
+    return f"elsa:session:{session_id}"
+
+
+def publish(session_id: int, event: dict) -> None:
+    try:
+        sync_client().publish(channel_for(session_id), json.dumps(event, separators=(",", ":")))
+    except redis.RedisError:
+        # Live pushes are best effort: the database has the truth, and every client
+        # gets a full snapshot when it (re)connects.
+        log.warning("session=%s publish failed for %s", session_id, event.get("t"), exc_info=True)

@@ -1,0 +1,110 @@
+import json
+
+from channels.db import database_sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from leaderboard.consumers import LiveConsumer, TokenBucket
+from leaderboard.hub import current_board
+
+from . import frames, selectors, services
+from .identity import joined_participant_id
+
+# Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
+CLOSE_NOT_ALLOWED = 4403
+CLOSE_POLICY = 1008
+
+
+class PlayerConsumer(LiveConsumer):
+    """A player's phone: receives the quiz as it runs and sends answers."""
+
+    kind = "player"
+
+    async def connect(self) -> None:
+        code = self.scope["url_route"]["kwargs"]["code"]
+        participant_id = joined_participant_id(self.scope["session"], code)
+        participant = None
+        if isinstance(participant_id, int):
+            participant = await database_sync_to_async(selectors.participant_in)(
+                participant_id=participant_id, code=code
+            )
+        if participant is None:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        self.participant_id = participant.pk
+        self.bucket = TokenBucket(rate=settings.ELSA["WS_MESSAGES_PER_SECOND"], burst=settings.ELSA["WS_MESSAGE_BURST"])
+        self.refused = 0
+
+        async def snapshot() -> str:
+            view = await database_sync_to_async(selectors.player_view)(participant)
+            return view["stage"] + view["me"] + frames.leaderboard(await current_board(participant.session_id))
+
+        await self.go_live(participant.session_id, snapshot)
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        received_at = timezone.now()
+        if not self.bucket.take():
+            self.refused += 1
+            if self.refused > settings.ELSA["WS_MESSAGE_BURST"] * 5:
+                await self.close(code=CLOSE_POLICY)
+            elif self.refused == 1 or self.refused % 10 == 0:
+                await self.send(text_data=frames.flash("Slow down: too many messages."))
+            return
+        message = parse_message(text_data, bytes_data)
+        if message is None:
+            await self.send(text_data=frames.flash("That message was not understood."))
+            return
+        try:
+            answer = await database_sync_to_async(services.answer_submit)(
+                participant_id=self.participant_id,
+                session_id=self.session_id,
+                choice_id=message.get("choice"),
+                round_id=message.get("round"),
+                received_at=received_at,
+            )
+        except services.AnswerRefused as refused:
+            frame = frames.flash(refused.message)
+            if refused.code == "duplicate":
+                frame += await database_sync_to_async(selectors.locked_in_frame)(
+                    participant_id=self.participant_id, session_id=self.session_id
+                )
+            await self.send(text_data=frame)
+            return
+        await self.send(text_data=await database_sync_to_async(frames.locked_in)(answer) + frames.flash(""))
+
+
+def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | None:
+    """An answer message is a small JSON object; anything else is refused."""
+    if text_data is None or bytes_data is not None:
+        return None
+    if len(text_data) > settings.ELSA["WS_MAX_MESSAGE_BYTES"]:
+        return None
+    try:
+        message = json.loads(text_data)
+    except ValueError:
+        return None
+    if not isinstance(message, dict) or "choice" not in message:
+        return None
+    return message
+
+
+class HostConsumer(LiveConsumer):
+    """The host screen: receives the stage, the room's arrivals and answer counts."""
+
+    kind = "host"
+
+    async def connect(self) -> None:
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_staff:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        session = await database_sync_to_async(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if session is None:
+            await self.close(code=4404)
+            return
+
+        async def snapshot() -> str:
+            stage = await database_sync_to_async(selectors.host_snapshot)(session)
+            return stage + frames.leaderboard(await current_board(session.pk))
+
+        await self.go_live(session.pk, snapshot)

@@ -1,0 +1,172 @@
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models.functions import Lower
+
+from leaderboard.events import channel_for
+
+# No look-alikes: 0/O, 1/I/L are left out so a code read off a projector is typed right.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+NICKNAME_MAX_LENGTH = 24
+MIN_CHOICES = 2
+MAX_CHOICES = 6
+
+
+class Quiz(models.Model):
+    title = models.CharField(max_length=120)
+    description = models.TextField(blank=True, max_length=1000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "quizzes"
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Question(models.Model):
+    quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
+    order = models.PositiveSmallIntegerField(default=0)
+    prompt = models.CharField(max_length=300)
+    time_limit_seconds = models.PositiveSmallIntegerField(
+        default=20, validators=[MinValueValidator(5), MaxValueValidator(240)]
+    )
+    points = models.PositiveIntegerField(
+        default=1000, validators=[MinValueValidator(0), MaxValueValidator(10_000)]
+    )
+    speed_points = models.BooleanField(
+        default=True, help_text="Faster correct answers earn more (down to half the points)."
+    )
+
+    class Meta:
+        ordering = ["quiz", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.prompt
+
+
+class Choice(models.Model):
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
+    order = models.PositiveSmallIntegerField(default=0)
+    text = models.CharField(max_length=120)
+    is_correct = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["question", "order", "id"]
+
+    def __str__(self) -> str:
+        return self.text
+
+
+class QuizSession(models.Model):
+    class State(models.TextChoices):
+        LOBBY = "lobby", "Lobby"
+        QUESTION_OPEN = "open", "Question open"
+        QUESTION_CLOSED = "closed", "Question closed"
+        FINISHED = "finished", "Finished"
+
+    quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="sessions")
+    code = models.CharField(max_length=JOIN_CODE_LENGTH, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.LOBBY)
+    host = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    current_round = models.ForeignKey(
+        "Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # When the reveal of a closed question ends and the next one opens by itself.
+    advance_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    # Set by `manage.py simulate --seed`: simulated players decide the same way each run.
+    bot_seed = models.IntegerField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.code} ({self.quiz})"
+
+    @property
+    def channel(self) -> str:
+        """The one name under which this session's live events travel."""
+        return channel_for(self.pk)
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in {self.State.QUESTION_OPEN, self.State.QUESTION_CLOSED}
+
+
+class Round(models.Model):
+    """One question as asked in one session: its own server-side open and close instants."""
+
+    session = models.ForeignKey(QuizSession, on_delete=models.CASCADE, related_name="rounds")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
+    index = models.PositiveSmallIntegerField()
+    opened_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["session", "index"]
+        constraints = [
+            models.UniqueConstraint(fields=["session", "index"], name="round_unique_index"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.session.code} #{self.index + 1}"
+
+
+class Participant(models.Model):
+    session = models.ForeignKey(QuizSession, on_delete=models.CASCADE, related_name="participants")
+    nickname = models.CharField(max_length=NICKNAME_MAX_LENGTH)
+    score = models.IntegerField(default=0)
+    # When the current score was reached (the received time of the last answer that
+    # earned points): among equal scores, whoever got there first ranks first.
+    score_reached_at = models.DateTimeField(null=True, blank=True)
+    joined_at = models.DateTimeField(auto_now_add=True)
+    is_bot = models.BooleanField(default=False)
+    bot_accuracy = models.FloatField(default=0.0)
+    bot_speed = models.FloatField(default=0.0)
+
+    class Meta:
+        ordering = ["session", "-score", "score_reached_at", "nickname"]
+        constraints = [
+            models.UniqueConstraint(
+                "session", Lower("nickname"), name="participant_unique_nickname"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname
+
+
+class Answer(models.Model):
+    participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
+    round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="answers")
+    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="+")
+    received_at = models.DateTimeField()
+    scored_at = models.DateTimeField(null=True, blank=True)
+    is_correct = models.BooleanField(null=True)
+    points = models.IntegerField(null=True)
+    streak = models.PositiveSmallIntegerField(null=True)
+
+    class Meta:
+        ordering = ["round", "received_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["participant", "round"], name="answer_once_per_round"),
+        ]
+        indexes = [
+            models.Index(
+                fields=["received_at"],
+                name="answer_pending",
+                condition=models.Q(scored_at__isnull=True),
+            ),
+        ]
+
+    @property
+    def is_pending(self) -> bool:
+        return self.scored_at is None

@@ -1,0 +1,70 @@
+"""Reads: what a page or a (re)connecting socket shows, straight from the database."""
+
+from django.db import models
+from django.db.models import QuerySet
+
+from leaderboard import board
+
+from . import frames
+from .models import Answer, Participant, QuizSession
+
+State = QuizSession.State
+
+
+def session_by_code(code: str) -> QuizSession | None:
+    return (
+        QuizSession.objects.select_related("quiz", "current_round__question")
+        .filter(code=code.upper())
+        .first()
+    )
+
+
+def participant_in(*, participant_id: int, code: str) -> Participant | None:
+    return (
+        Participant.objects.select_related("session__quiz", "session__current_round__question")
+        .filter(pk=participant_id, session__code=code.upper())
+        .first()
+    )
+
+
+def player_view(participant: Participant) -> dict[str, str]:
+    """Everything a player's page shows now, as fragments: stage, own result, score, rank."""
+    session = participant.session
+    answer = None
+    if session.current_round_id:
+        answer = (
+            Answer.objects.select_related("choice")
+            .filter(participant=participant, round_id=session.current_round_id)
+            .first()
+        )
+    rank = board.rank_of(session_id=session.pk, score=participant.score)
+    result_html = ""
+    if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
+        result = [
+            None if answer is None or answer.is_correct is None else int(answer.is_correct),
+            (answer.points or 0) if answer else 0,
+            participant.score,
+            rank,
+        ]
+        result_html = frames.player_result(state=session.state, result=result)
+    return {
+        "stage": frames.player_stage(session, answer=answer, result_html=result_html),
+        "me": frames.me(nickname=participant.nickname, score=participant.score, rank=rank),
+    }
+
+
+def host_snapshot(session: QuizSession) -> str:
+    return frames.host_stage(session)
+
+
+def standings(session: QuizSession) -> QuerySet:
+    return session.participants.order_by("-score", "score_reached_at", "nickname")
+
+
+def locked_in_frame(*, participant_id: int, session_id: int) -> str:
+    answer = (
+        Answer.objects.select_related("choice")
+        .filter(participant_id=participant_id, round__session_id=session_id, round__session__current_round=models.F("round"))
+        .first()
+    )
+    return frames.locked_in(answer) if answer else ""

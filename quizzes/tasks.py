@@ -1,0 +1,54 @@
+"""Celery tasks: take ids, call one service, safe to run twice."""
+
+from celery import shared_task
+from django.utils import timezone
+
+from . import services
+from .models import Round
+
+
+@shared_task(acks_late=True)
+def score_answer(answer_id: int) -> bool:
+    return services.answer_score(answer_id=answer_id)
+
+
+@shared_task(acks_late=True)
+def close_round(round_id: int) -> bool:
+    return services.round_close(round_id=round_id)
+
+
+@shared_task(acks_late=True)
+def advance_session(session_id: int, round_id: int) -> bool:
+    return services.session_advance(session_id=session_id, round_id=round_id)
+
+
+@shared_task
+def sweep() -> dict:
+    return services.sweep()
+
+
+@shared_task
+def bots_play_round(round_id: int) -> int:
+    plan = services.bots_plan_round(round_id=round_id)
+    for participant_id, choice_id, delay in plan:
+        bot_answer.apply_async((participant_id, round_id, choice_id), countdown=delay)
+    return len(plan)
+
+
+@shared_task
+def bot_answer(participant_id: int, round_id: int, choice_id: int) -> bool:
+    """A simulated player answers through the same service as a person."""
+    session_id = Round.objects.filter(pk=round_id).values_list("session_id", flat=True).first()
+    if session_id is None:
+        return False
+    try:
+        services.answer_submit(
+            participant_id=participant_id,
+            session_id=session_id,
+            choice_id=choice_id,
+            round_id=round_id,
+            received_at=timezone.now(),
+        )
+    except services.AnswerRefused:
+        return False
+    return True

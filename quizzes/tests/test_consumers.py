@@ -1,0 +1,170 @@
+import asyncio
+import json
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.contrib.auth.models import User
+from django.test import Client
+
+from elsa.asgi import application
+from quizzes import services
+from quizzes.models import Answer
+
+from .helpers import correct_choice, make_quiz
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.asyncio]
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def joined_cookie(code: str, nickname: str) -> bytes:
+    client = Client()
+    response = client.post("/join", {"code": code, "nickname": nickname})
+    assert response.status_code == 302, response.content
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+def staff_cookie() -> bytes:
+    User.objects.create_user("host", password="pw", is_staff=True)
+    client = Client()
+    assert client.login(username="host", password="pw")
+    return f"sessionid={client.cookies['sessionid'].value}".encode()
+
+
+async def connect(path: str, *headers) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
+    connected, code = await communicator.connect(timeout=5)
+    assert connected, code
+    return communicator
+
+
+async def receive_until(communicator, needle: str, timeout: float = 5.0) -> str:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        frame = await communicator.receive_from(timeout=max(0.01, deadline - loop.time()))
+        if needle in frame:
+            return frame
+
+
+async def make_session(questions: int = 2):
+    quiz = await database_sync_to_async(make_quiz)(questions=questions)
+    return await database_sync_to_async(services.session_create)(quiz=quiz)
+
+
+async def test_the_json_feed_sends_the_original_format_on_connect_and_on_every_change():
+    session = await make_session()
+    ann = await database_sync_to_async(services.participant_join)(code=session.code, nickname="ann")
+    feed = await connect(f"/livescore/{session.code}")
+    try:
+        first = json.loads(await feed.receive_from(timeout=5))
+        assert first == [{"PlayerID": "ann", "Score": 0.0, "Rank": 1}]
+        await database_sync_to_async(services.session_next)(session_id=session.pk)
+        choice = await database_sync_to_async(correct_choice)(session)
+        answer = await database_sync_to_async(services.answer_submit)(
+            participant_id=ann.pk, session_id=session.pk, choice_id=choice.pk
+        )
+        await database_sync_to_async(services.answer_score)(answer_id=answer.pk)
+        while True:
+            frame = json.loads(await feed.receive_from(timeout=5))
+            if frame[0]["Score"] > 0:
+                break
+        answer = await database_sync_to_async(Answer.objects.get)(pk=answer.pk)
+        assert frame == [{"PlayerID": "ann", "Score": float(answer.points), "Rank": 1}]
+    finally:
+        await feed.disconnect()
+
+
+async def test_the_html_leaderboard_is_pushed_as_an_htmx_fragment():
+    session = await make_session()
+    screen = await connect(f"/ws/livescore/{session.code}")
+    try:
+        assert 'id="leaderboard"' in await screen.receive_from(timeout=5)
+        await database_sync_to_async(services.participant_join)(code=session.code, nickname="<i>bob</i>x")
+    except services.JoinError:
+        pass
+    try:
+        await database_sync_to_async(services.participant_join)(code=session.code, nickname="bob")
+        frame = await receive_until(screen, "bob")
+        assert frame.startswith('<section id="leaderboard"')
+        assert "1 player" in frame
+    finally:
+        await screen.disconnect()
+
+
+async def test_a_player_answers_over_the_socket_and_sees_it_locked_in_then_the_result():
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    player = await connect(f"/ws/play/{session.code}", (b"cookie", cookie))
+    try:
+        assert "You're in" in await receive_until(player, 'id="stage"')
+        await database_sync_to_async(services.session_next)(session_id=session.pk)
+        question = await receive_until(player, "Question 1 of 2")
+        choice = await database_sync_to_async(correct_choice)(session)
+        assert 'class="is-correct"' not in question and "correct" not in question.lower()
+        await player.send_to(text_data=json.dumps({"choice": str(choice.pk), "HEADERS": {"HX-Request": "true"}}))
+        locked = await receive_until(player, "locked in")
+        assert choice.text in locked
+        await player.send_to(text_data=json.dumps({"choice": str(choice.pk)}))
+        assert "already locked in" in await receive_until(player, "flash")
+        await database_sync_to_async(services.session_next)(session_id=session.pk)
+        reveal = await receive_until(player, 'id="my-result"')
+        answer = await database_sync_to_async(Answer.objects.get)()
+        assert "Correct!" in reveal and "The answer:" in reveal
+        assert f'<span id="my-score">{answer.points}</span>' in reveal
+    finally:
+        await player.disconnect()
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["not json", "[]", "{}", '{"choice": null}', '{"choice": "abc"}', json.dumps({"choice": "1", "x": "y" * 5000})],
+)
+async def test_bad_messages_get_a_clear_error_and_store_nothing(message):
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    await database_sync_to_async(services.session_next)(session_id=session.pk)
+    player = await connect(f"/ws/play/{session.code}", (b"cookie", cookie))
+    try:
+        await receive_until(player, 'id="stage"')
+        await player.send_to(text_data=message)
+        frame = await receive_until(player, 'id="flash"')
+        assert "not understood" in frame or "not one of the choices" in frame
+        assert await database_sync_to_async(Answer.objects.count)() == 0
+    finally:
+        await player.disconnect()
+
+
+async def test_a_socket_without_a_joined_participant_is_refused():
+    session = await make_session()
+    communicator = WebsocketCommunicator(application, f"/ws/play/{session.code}", headers=[ORIGIN])
+    connected, _ = await communicator.connect(timeout=5)
+    assert not connected
+
+
+async def test_a_foreign_or_missing_origin_is_refused():
+    session = await make_session()
+    for headers in ([(b"origin", b"http://evil.example")], []):
+        communicator = WebsocketCommunicator(application, f"/livescore/{session.code}", headers=headers)
+        connected, _ = await communicator.connect(timeout=5)
+        assert not connected
+
+
+async def test_the_host_socket_needs_a_staff_login_and_sees_players_arrive():
+    session = await make_session()
+    anonymous = WebsocketCommunicator(application, f"/ws/host/{session.code}", headers=[ORIGIN])
+    assert not (await anonymous.connect(timeout=5))[0]
+    cookie = await database_sync_to_async(staff_cookie)()
+    host = await connect(f"/ws/host/{session.code}", (b"cookie", cookie))
+    try:
+        assert session.code in await receive_until(host, 'id="stage"')
+        await database_sync_to_async(services.participant_join)(code=session.code, nickname="carol")
+        roster = await receive_until(host, 'id="roster"')
+        assert "carol" in roster
+    finally:
+        await host.disconnect()
+
+
+async def test_an_unknown_code_is_refused():
+    communicator = WebsocketCommunicator(application, "/livescore/ZZZZZZ", headers=[ORIGIN])
+    assert not (await communicator.connect(timeout=5))[0]

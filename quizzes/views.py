@@ -1,0 +1,94 @@
+import segno
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_POST
+
+from leaderboard import board
+
+from . import frames, selectors, services
+from .forms import JoinForm
+from .identity import joined_participant_id, remember_participant
+
+
+def _session_or_404(code: str):
+    session = selectors.session_by_code(code)
+    if session is None:
+        raise Http404("No quiz has that code.")
+    return session
+
+
+def _leaderboard_html(session) -> str:
+    return frames.leaderboard(board.top(session_id=session.pk, limit=settings.ELSA["LEADERBOARD_SIZE"]))
+
+
+@require_GET
+def home(request):
+    form = JoinForm(initial={"code": request.GET.get("code", "")[:12]})
+    return render(request, "quizzes/home.html", {"form": form})
+
+
+@require_POST
+def join(request):
+    form = JoinForm(request.POST)
+    if form.is_valid():
+        code = services.clean_code(form.cleaned_data["code"])
+        if selectors.participant_in(participant_id=joined_participant_id(request.session, code) or 0, code=code):
+            return redirect("quizzes:play", code=code)
+        try:
+            participant = services.participant_join(code=code, nickname=form.cleaned_data["nickname"])
+        except services.JoinError as error:
+            form.add_error("nickname" if error.code == "nickname" else "code", error.message)
+        else:
+            remember_participant(request.session, code, participant.pk)
+            return redirect("quizzes:play", code=code)
+    return render(request, "quizzes/home.html", {"form": form}, status=400)
+
+
+@require_GET
+def play(request, code: str):
+    participant_id = joined_participant_id(request.session, code)
+    participant = participant_id and selectors.participant_in(participant_id=participant_id, code=code)
+    if not participant:
+        return redirect(f"/?code={code.upper()}")
+    view = selectors.player_view(participant)
+    context = {"session": participant.session, "leaderboard_html": _leaderboard_html(participant.session), **view}
+    return render(request, "quizzes/play.html", context)
+
+
+@staff_member_required
+@require_GET
+def host(request, code: str):
+    session = _session_or_404(code)
+    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session)}
+    return render(request, "quizzes/host.html", context)
+
+
+@staff_member_required
+@require_POST
+def host_next(request, code: str):
+    session = _session_or_404(code)
+    try:
+        services.session_next(session_id=session.pk)
+    except services.HostError as error:
+        return HttpResponse(frames.flash(error.message), status=409)
+    return HttpResponse(status=204)
+
+
+@require_GET
+def qr(request, code: str):
+    session = _session_or_404(code)
+    url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
+    return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
+
+
+@require_GET
+def livescore(request, code: str):
+    session = _session_or_404(code)
+    return render(request, "leaderboard/livescore.html", {"session": session, "leaderboard_html": _leaderboard_html(session)})
+
+
+@require_GET
+def healthz(request):
+    return HttpResponse("ok", content_type="text/plain")
