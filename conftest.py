@@ -43,6 +43,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
         "SWEEP_PENDING_AFTER": "2",
         "PYTHONUNBUFFERED": "1",
     }
+    # Tasks queued by earlier tests name rows that are gone: start from an empty broker
+    # (the worker declares its queues again as it starts).
+    redis.Redis.from_url(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")).flushdb()
     log = open(ROOT / ".pytest-worker.log", "wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "elsa", "worker", "-B", "-l", "info", "-c", "2",
@@ -63,6 +66,77 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     log.close()
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server_url(django_db_setup, django_db_blocker):
+    """The real ASGI server (uvicorn, as in production) on the test database."""
+    import urllib.request
+
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": _test_database_url(), "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    log = open(ROOT / ".pytest-web.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+         "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        try:
+            return urllib.request.urlopen(url + "/healthz", timeout=1).status == 200
+        except OSError:
+            return process.poll() is not None
+
+    wait_for(up, timeout=30, what="the web server")
+    if process.poll() is not None:
+        raise RuntimeError("the web server did not start:\n" + (ROOT / ".pytest-web.log").read_text())
+    yield url
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop in this thread; the test's own ORM calls
+    # are still plain synchronous code (Playwright's documented setting for Django).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+    del os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"]
+
+
+@pytest.fixture
+def screenshots():
+    """Screens a person would see, kept under artifacts/screens/ after the run."""
+    folder = ROOT / "artifacts" / "screens"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(page, name: str) -> None:
+        page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
+
+    return shoot
+
+
 def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -71,3 +145,10 @@ def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, what: s
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests run after the async ones (Playwright holds an event loop while open);
+    tests that start the shared worker run last, so its beat cannot touch earlier tests."""
+    items.sort(key=lambda item: (item.get_closest_marker("worker") is not None,
+                                 item.get_closest_marker("browser") is not None))

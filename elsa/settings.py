@@ -152,8 +152,11 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
+# The live pages use no channel layer: each web process's hub receives a session's
+# events once over Redis pub/sub and writes to its own sockets (leaderboard/hub.py).
+# This layer serves only the benchmark's naive baseline (one message per client).
 CHANNEL_LAYERS = {
-    "default": {
+    "baseline": {
         "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 10_000}]},
     }

@@ -68,3 +68,28 @@ def locked_in_frame(*, participant_id: int, session_id: int) -> str:
         .first()
     )
     return frames.locked_in(answer) if answer else ""
+
+
+def audit(session: QuizSession) -> list[str]:
+    """Every way the session's scores disagree: ledger vs totals vs the Redis leaderboard."""
+    from django.db.models import Sum
+
+    problems = []
+    pending = Answer.objects.filter(round__session=session, scored_at__isnull=True).count()
+    if pending:
+        problems.append(f"{pending} answers are not scored")
+    ledger = dict(
+        Answer.objects.filter(round__session=session)
+        .values_list("participant_id")
+        .annotate(total=Sum("points"))
+    )
+    redis_scores = {pid: s.score for pid, s in board.all_ranks(session_id=session.pk).items()}
+    for pid, nickname, score in session.participants.values_list("pk", "nickname", "score"):
+        if score != (ledger.get(pid) or 0):
+            problems.append(f"{nickname}: total {score} but answers sum to {ledger.get(pid) or 0}")
+        if redis_scores.get(pid) != score:
+            problems.append(f"{nickname}: database {score} but Redis {redis_scores.get(pid)}")
+    extra = set(redis_scores) - set(session.participants.values_list("pk", flat=True))
+    if extra:
+        problems.append(f"Redis has {len(extra)} unknown players")
+    return problems

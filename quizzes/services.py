@@ -235,9 +235,9 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     has_bots = session.participants.filter(is_bot=True).exists()
 
     def after_commit():
-        tasks.close_round.apply_async((round_.pk,), eta=round_.closes_at)
+        _enqueue(tasks.close_round, round_.pk, eta=round_.closes_at)
         if has_bots:
-            tasks.bots_play_round.delay(round_.pk)
+            _enqueue(tasks.bots_play_round, round_.pk)
         publish(session.pk, frames.stage_event(session))
 
     transaction.on_commit(after_commit)
@@ -258,7 +258,7 @@ def _close_round(session: QuizSession) -> None:
     session.save(update_fields=["state", "advance_at"])
 
     def after_commit():
-        tasks.advance_session.apply_async((session.pk, round_.pk), eta=session.advance_at)
+        _enqueue(tasks.advance_session, session.pk, round_.pk, eta=session.advance_at)
         publish(session.pk, frames.stage_event(session))
 
     transaction.on_commit(after_commit)
@@ -318,8 +318,17 @@ def answer_submit(
 
 
 def _after_submit(session_id: int, answer_id: int) -> None:
-    tasks.score_answer.delay(answer_id)
+    _enqueue(tasks.score_answer, answer_id)
     publish(session_id, {"t": "answered"})
+
+
+def _enqueue(task, *args, **options) -> None:
+    """Hand a task to the broker after commit. If the broker is down the row is already
+    stored, so the sweep (decision 3) will enqueue it again: never fail the caller."""
+    try:
+        task.apply_async(args, **options)
+    except Exception:
+        log.warning("enqueue of %s%s failed; the sweep will retry", task.name, args, exc_info=True)
 
 
 def points_for(

@@ -1,0 +1,79 @@
+"""A real Chromium: a player on a phone, the host on a laptop, the big-screen leaderboard."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from quizzes import services
+from quizzes.models import Answer
+
+from .helpers import make_quiz
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+
+def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz(live_server_url, browser, screenshots):
+    session = services.session_create(quiz=make_quiz(questions=2, time_limit=60))
+    User.objects.create_user("teacher", password="a-long-pass", is_staff=True)
+
+    host = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    host.goto(f"{live_server_url}/admin/login/?next=/host/{session.code}")
+    host.fill("#id_username", "teacher")
+    host.fill("#id_password", "a-long-pass")
+    host.click("input[type=submit]")
+    host.wait_for_selector(".big-code")
+    assert session.code in host.inner_text(".big-code")
+
+    phone = browser.new_context(**PHONE).new_page()
+    phone.goto(f"{live_server_url}/?code={session.code}")
+    phone.fill("#id_nickname", "Ann <b>x</b>")
+    phone.click("button[type=submit]")
+    assert "Use letters, digits" in phone.inner_text("#nickname-error")
+    phone.fill("#id_nickname", "Ann")
+    phone.click("button[type=submit]")
+    phone.wait_for_selector("text=You're in!")
+    screenshots(phone, "player-lobby")
+
+    host.wait_for_selector("#roster li:has-text('Ann')")
+    screenshots(host, "host-lobby")
+
+    screen = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    screen.goto(f"{live_server_url}/livescore/{session.code}")
+    screen.wait_for_selector("#leaderboard li:has-text('Ann')")
+
+    host.click("text=Start the quiz")
+    phone.wait_for_selector("button.choice")
+    host.wait_for_selector("#answered")
+    screenshots(phone, "player-question")
+    correct = session.quiz.questions.first().choices.get(is_correct=True)
+    phone.click(f"button.choice:has-text('{correct.text}')")
+    phone.wait_for_selector("text=Answer locked in")
+    screenshots(phone, "player-locked-in")
+    host.wait_for_selector("#answered:has-text('1 / 1')")
+    screenshots(host, "host-question")
+
+    host.click("text=Close question")
+    phone.wait_for_selector("#my-result .right")
+    points = Answer.objects.get().points
+    assert phone.inner_text("#my-score") == str(points)
+    assert "Correct!" in phone.inner_text("#my-result")
+    screenshots(phone, "player-reveal")
+    host.wait_for_selector(".distribution .is-correct")
+    screenshots(host, "host-reveal")
+    screen.wait_for_selector(f"#leaderboard li:has-text('{points}')")
+    screenshots(screen, "livescore")
+
+    phone.reload()  # a refresh keeps the same participant, score and screen
+    phone.wait_for_selector("#my-result .right")
+    assert phone.inner_text("#my-score") == str(points)
+
+    host.click("text=Next")
+    phone.wait_for_selector("text=Question 2 of 2")
+    host.click("text=Close question")
+    phone.wait_for_selector("#my-result .missed")
+    host.click("text=Next")
+    host.wait_for_selector(".podium")
+    phone.wait_for_selector("#my-result .final")
+    assert "#1" in phone.inner_text("#my-result")
+    screenshots(phone, "player-final")
+    screenshots(host, "host-podium")
