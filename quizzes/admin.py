@@ -14,6 +14,12 @@ CHOICE_FIELDS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
 class QuestionForm(forms.ModelForm):
     """A question with its choices on one form: type the answers, tick the right one."""
 
+    choice_1 = forms.CharField(label="Choice 1", max_length=120)
+    choice_2 = forms.CharField(label="Choice 2", max_length=120)
+    choice_3 = forms.CharField(label="Choice 3", max_length=120, required=False)
+    choice_4 = forms.CharField(label="Choice 4", max_length=120, required=False)
+    choice_5 = forms.CharField(label="Choice 5", max_length=120, required=False)
+    choice_6 = forms.CharField(label="Choice 6", max_length=120, required=False)
     correct = forms.TypedChoiceField(
         choices=[(n, f"Choice {n}") for n in range(1, MAX_CHOICES + 1)],
         coerce=int,
@@ -27,10 +33,6 @@ class QuestionForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for n, name in enumerate(CHOICE_FIELDS, start=1):
-            self.fields[name] = forms.CharField(
-                label=f"Choice {n}", max_length=120, required=n <= MIN_CHOICES, strip=True
-            )
         if self.instance.pk:
             existing = list(self.instance.choices.all())
             for n, choice in enumerate(existing[:MAX_CHOICES], start=1):
