@@ -93,3 +93,30 @@ def audit(session: QuizSession) -> list[str]:
     if extra:
         problems.append(f"Redis has {len(extra)} unknown players")
     return problems
+
+
+def dependencies() -> dict[str, bool]:
+    """Whether each service the quiz needs answers right now."""
+    from django.db import connection
+
+    from elsa.celery import app
+    from leaderboard.redis import sync_client
+
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = True
+    except Exception:
+        checks["database"] = False
+    try:
+        checks["redis"] = bool(sync_client().ping())
+    except Exception:
+        checks["redis"] = False
+    try:
+        with app.connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, timeout=2)
+        checks["broker"] = True
+    except Exception:
+        checks["broker"] = False
+    return checks

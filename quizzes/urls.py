@@ -13,4 +13,5 @@ urlpatterns = [
     path("qr/<str:code>.svg", views.qr, name="qr"),
     path("livescore/<str:code>", views.livescore, name="livescore"),
     path("healthz", views.healthz, name="healthz"),
+    path("readyz", views.readyz, name="readyz"),
 ]

@@ -91,4 +91,13 @@ def livescore(request, code: str):
 
 @require_GET
 def healthz(request):
+    """Alive: the process answers. Dependencies are /readyz's business."""
     return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def readyz(request):
+    """Ready: PostgreSQL, Redis and the Celery broker all answer."""
+    checks = selectors.dependencies()
+    body = "\n".join(f"{name}: {'ok' if ok else 'down'}" for name, ok in checks.items())
+    return HttpResponse(body, content_type="text/plain", status=200 if all(checks.values()) else 503)

@@ -168,3 +168,22 @@ async def test_the_host_socket_needs_a_staff_login_and_sees_players_arrive():
 async def test_an_unknown_code_is_refused():
     communicator = WebsocketCommunicator(application, "/livescore/ZZZZZZ", headers=[ORIGIN])
     assert not (await communicator.connect(timeout=5))[0]
+
+
+async def test_a_flood_of_messages_is_slowed_then_cut_off_and_stores_nothing():
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    player = await connect(f"/ws/play/{session.code}", (b"cookie", cookie))
+    try:
+        await receive_until(player, 'id="stage"')
+        for _ in range(60):
+            await player.send_to(text_data='{"choice": "nope"}')
+        assert "Slow down" in await receive_until(player, "Slow down")
+        while True:
+            output = await player.receive_output(timeout=5)
+            if output["type"] == "websocket.close":
+                break
+        assert output["code"] == 1008
+        assert await database_sync_to_async(Answer.objects.count)() == 0
+    finally:
+        await player.disconnect()

@@ -80,3 +80,20 @@ def test_no_page_reveals_the_correct_choice_while_the_question_is_open(client, s
     choices = list(session.current_round.question.choices.all())
     assert all(c.text in page for c in choices)
     assert "is-correct" not in page and "The answer" not in page and "is_correct" not in page
+
+
+def test_healthz_says_alive_and_readyz_checks_database_redis_and_broker(client):
+    assert client.get("/healthz").content == b"ok"
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.content.decode().split("\n") == ["database: ok", "redis: ok", "broker: ok"]
+
+
+def test_readyz_fails_when_redis_is_unreachable(client, settings, monkeypatch):
+    import leaderboard.redis as connections
+
+    monkeypatch.setattr(connections, "_sync_client", None)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1
+    response = client.get("/readyz")
+    monkeypatch.setattr(connections, "_sync_client", None)
+    assert response.status_code == 503 and "redis: down" in response.content.decode()
