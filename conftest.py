@@ -2,6 +2,7 @@
 
 import os
 import subprocess
+from contextlib import contextmanager
 import sys
 import time
 from pathlib import Path
@@ -46,24 +47,31 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     # Tasks queued by earlier tests name rows that are gone: start from an empty broker
     # (the worker declares its queues again as it starts).
     redis.Redis.from_url(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")).flushdb()
-    log = open(ROOT / ".pytest-worker.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "elsa", "worker", "-B", "-l", "info", "-c", "2",
-         "--without-gossip", "--without-mingle", "-s", str(ROOT / ".pytest-celerybeat")],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while b"ready." not in (ROOT / ".pytest-worker.log").read_bytes():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("the Celery worker did not start:\n" + (ROOT / ".pytest-worker.log").read_text())
-        time.sleep(0.2)
-    yield process
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    command = [sys.executable, "-m", "celery", "-A", "elsa", "worker", "-B", "-l", "info", "-c", "2",
+               "--without-gossip", "--without-mingle", "-s", str(ROOT / ".pytest-celerybeat")]
+    log_path = ROOT / ".pytest-worker.log"
+    with running(command, env, log_path, ready=lambda: b"ready." in log_path.read_bytes(), what="the Celery worker") as process:
+        yield process
+
+
+@contextmanager
+def running(command: list[str], env: dict, log_path: Path, *, ready, what: str):
+    """A child process for the tests, its output in log_path, stopped however the tests end."""
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 30
+            while not ready():
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{what} did not start:\n" + log_path.read_text())
+                time.sleep(0.2)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def free_port() -> int:
@@ -81,30 +89,18 @@ def live_server_url(django_db_setup, django_db_blocker):
 
     port = free_port()
     env = {**os.environ, "DATABASE_URL": _test_database_url(), "PUBLIC_URL": f"http://127.0.0.1:{port}"}
-    log = open(ROOT / ".pytest-web.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-         "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
     url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
+               "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"]
 
-    def up():
+    def up() -> bool:
         try:
             return urllib.request.urlopen(url + "/healthz", timeout=1).status == 200
         except OSError:
-            return process.poll() is not None
+            return False
 
-    wait_for(up, timeout=30, what="the web server")
-    if process.poll() is not None:
-        raise RuntimeError("the web server did not start:\n" + (ROOT / ".pytest-web.log").read_text())
-    yield url
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running(command, env, ROOT / ".pytest-web.log", ready=up, what="the web server"):
+        yield url
 
 
 @pytest.fixture(scope="module")
