@@ -71,21 +71,25 @@ class Board:
     built: bool
 
 
+def competition_ranks(scores: list[int]) -> list[int]:
+    """Ranks for scores already in standing order: equal scores share a rank (1, 2, 2, 4).
+
+    The one place decision 6's rank rule lives; the order itself is the caller's."""
+    ranks: list[int] = []
+    for position, score in enumerate(scores):
+        ranks.append(ranks[-1] if ranks and scores[position - 1] == score else position + 1)
+    return ranks
+
+
 def _rank_entries(entries: list[tuple[bytes, float]]) -> list[Standing]:
-    """Rank a prefix of the board: equal points share a rank (1, 2, 2, 4)."""
+    """Rank a prefix of the board: the composite orders by points then reach; then nickname."""
     parsed = []
     for raw, value in entries:
         pid, _, nickname = raw.decode().partition(":")
         parsed.append((-value, nickname.lower(), int(pid), nickname, points_of(value)))
     parsed.sort()
-    standings: list[Standing] = []
-    for position, (_, _, pid, nickname, points) in enumerate(parsed):
-        if standings and standings[-1].score == points:
-            rank = standings[-1].rank
-        else:
-            rank = position + 1
-        standings.append(Standing(pid, nickname, points, rank))
-    return standings
+    ranks = competition_ranks([row[4] for row in parsed])
+    return [Standing(pid, nickname, points, rank) for (_, _, pid, nickname, points), rank in zip(parsed, ranks)]
 
 
 def _queue_top(pipe, session_id: int, limit: int) -> None:
@@ -142,6 +146,3 @@ def rebuild(*, session_id: int, epoch: datetime, participants: QuerySet) -> None
     record(session_id=session_id, epoch=epoch, entries=list(rows))
     sync_client().set(built_key(session_id), 1)
 
-
-def drop(*, session_id: int) -> None:
-    sync_client().delete(board_key(session_id), version_key(session_id), built_key(session_id))

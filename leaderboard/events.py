@@ -15,8 +15,11 @@ from .redis import sync_client
 log = logging.getLogger(__name__)
 
 
+CHANNEL_PATTERN = "elsa:session:*"
+
+
 def channel_for(session_id: int) -> str:
-    return f"elsa:session:{session_id}"
+    return CHANNEL_PATTERN.replace("*", str(session_id))
 
 
 def publish(session_id: int, event: dict) -> None:

@@ -21,6 +21,7 @@ from django.conf import settings
 from django.utils.html import format_html
 
 from . import board
+from .events import CHANNEL_PATTERN
 from .redis import async_client
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ class Room:
     def __init__(self, session_id: int):
         self.session_id = session_id
         self.clients: set[LiveClient] = set()
+        # Kept by kind so a tick or a stage change never scans every socket to pick some.
+        self.by_kind: dict[str, set[LiveClient]] = defaultdict(set)
         self.players: dict[int, set[LiveClient]] = defaultdict(set)
         self.leaderboard_dirty = True
         self.host_dirty = False
@@ -49,22 +52,32 @@ class Room:
         # Large rooms tick slower: frames per second grow with clients x ticks.
         return max(settings.ELSA["TICK_SECONDS"], min(1.0, len(self.clients) / 10_000))
 
-    def of_kind(self, kind: str) -> list[LiveClient]:
-        return [c for c in self.clients if c.kind == kind]
+    def add(self, client: LiveClient) -> None:
+        self.clients.add(client)
+        self.by_kind[client.kind].add(client)
+        if client.participant_id is not None:
+            self.players[client.participant_id].add(client)
+
+    def discard(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+        self.by_kind[client.kind].discard(client)
+        mine = self.players.get(client.participant_id)
+        if mine is not None:
+            mine.discard(client)
+            if not mine:
+                del self.players[client.participant_id]
 
 
-async def send_all(clients, frame: str) -> int:
-    sent = 0
-    for client in clients:
+async def send_all(clients, frame: str) -> None:
+    # A copy: sockets come and go while this loop awaits their writes.
+    for client in list(clients):
         if client.pending is not None:
             client.pending.append(frame)
             continue
         try:
             await client.push(frame)
-            sent += 1
         except Exception:  # a socket that went away mid-send; its disconnect cleans up
             log.debug("push failed", exc_info=True)
-    return sent
 
 
 class Hub:
@@ -72,7 +85,6 @@ class Hub:
         self.rooms: dict[int, Room] = {}
         self._tasks: list[asyncio.Task] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.frames_sent = 0
 
     def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
@@ -86,21 +98,13 @@ class Hub:
         room = self.rooms.get(session_id)
         if room is None:
             room = self.rooms[session_id] = Room(session_id)
-        room.clients.add(client)
-        if client.participant_id is not None:
-            room.players[client.participant_id].add(client)
+        room.add(client)
 
     async def detach(self, session_id: int, client: LiveClient) -> None:
         room = self.rooms.get(session_id)
         if room is None:
             return
-        room.clients.discard(client)
-        if client.participant_id is not None:
-            mine = room.players.get(client.participant_id)
-            if mine is not None:
-                mine.discard(client)
-                if not mine:
-                    del room.players[client.participant_id]
+        room.discard(client)
         if not room.clients:
             del self.rooms[session_id]
 
@@ -110,14 +114,11 @@ class Hub:
         for frame in held:
             await client.push(frame)
 
-    def client_count(self) -> int:
-        return sum(len(room.clients) for room in self.rooms.values())
-
     async def _listen(self) -> None:
         while True:
             pubsub = async_client().pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.psubscribe("elsa:session:*")
+                await pubsub.psubscribe(CHANNEL_PATTERN)
                 async for message in pubsub.listen():
                     if message["type"] == "pmessage":
                         await self._dispatch(message["channel"], message["data"])
@@ -164,10 +165,10 @@ class Hub:
         from quizzes import frames
 
         room.leaderboard_dirty = True
-        self.frames_sent += await send_all(room.of_kind("host"), event["host"])
+        await send_all(room.by_kind["host"], event["host"])
         results = event.get("results")
         if results is None:
-            self.frames_sent += await send_all(room.of_kind("player"), event["player"])
+            await send_all(room.by_kind["player"], event["player"])
             return
         for participant_id, clients in list(room.players.items()):
             result = results.get(str(participant_id))
@@ -176,7 +177,7 @@ class Hub:
                 frame += format_html(
                     '<span id="my-score">{}</span>', result[2]
                 ) + frames.rank_badge(result[3])
-            self.frames_sent += await send_all(clients, frame)
+            await send_all(clients, frame)
 
     async def _tick_forever(self) -> None:
         while True:
@@ -196,19 +197,18 @@ class Hub:
 
         if room.host_dirty:
             room.host_dirty = False
-            hosts = room.of_kind("host")
-            if hosts:
+            if room.by_kind["host"]:
                 frame = await database_sync_to_async(frames.host_panels)(room.session_id)
-                self.frames_sent += await send_all(hosts, frame)
+                await send_all(room.by_kind["host"], frame)
         if room.leaderboard_dirty:
             room.leaderboard_dirty = False
             standings = await current_board(room.session_id)
-            html_clients = [c for c in room.clients if c.kind != "feed"]
-            feeds = room.of_kind("feed")
-            if html_clients:
-                self.frames_sent += await send_all(html_clients, frames.leaderboard(standings))
-            if feeds:
-                self.frames_sent += await send_all(feeds, json_frame(standings))
+            if len(room.by_kind["feed"]) < len(room.clients):
+                html = frames.leaderboard(standings)
+                for kind in ("player", "host", "screen"):
+                    await send_all(room.by_kind[kind], html)
+            if room.by_kind["feed"]:
+                await send_all(room.by_kind["feed"], json_frame(standings))
 
 
 async def current_board(session_id: int, *, limit: int | None = None) -> board.Board:

@@ -10,7 +10,7 @@ from django.template.loader import render_to_string
 
 from leaderboard import board
 
-from .models import Answer, Participant, QuizSession
+from .models import STANDING_ORDER, Answer, Participant, QuizSession
 
 State = QuizSession.State
 
@@ -76,7 +76,7 @@ def host_stage(session: QuizSession) -> str:
             for c in context["choices"]
         ]
     elif session.state == State.FINISHED:
-        context["podium"] = list(session.participants.order_by("-score", "score_reached_at", "nickname")[:3])
+        context["podium"] = list(session.participants.order_by(*STANDING_ORDER)[:3])
     return render_to_string("quizzes/_host_stage.html", context)
 
 
@@ -125,15 +125,17 @@ def results(session: QuizSession) -> dict[str, list]:
                 "participant_id", "is_correct", "points"
             )
         )
-    out: dict[str, list] = {}
-    previous_score, rank = None, 0
-    ordered = Participant.objects.filter(session=session).order_by("-score", "score_reached_at", "nickname")
-    for position, (pid, score) in enumerate(ordered.values_list("pk", "score"), start=1):
-        if score != previous_score:
-            rank, previous_score = position, score
-        correct, points = answers.get(pid, (None, 0))
-        out[str(pid)] = [None if correct is None else int(correct), points or 0, score, rank]
-    return out
+    ordered = list(Participant.objects.filter(session=session).order_by(*STANDING_ORDER).values_list("pk", "score"))
+    ranks = board.competition_ranks([score for _, score in ordered])
+    return {
+        str(pid): result_row(*answers.get(pid, (None, 0)), score=score, rank=rank)
+        for (pid, score), rank in zip(ordered, ranks)
+    }
+
+
+def result_row(correct: bool | None, points: int | None, *, score: int, rank: int) -> list:
+    """A player's result as it travels in events: [correct 1/0/None, points, score, rank]."""
+    return [None if correct is None else int(correct), points or 0, score, rank]
 
 
 def stage_event(session: QuizSession) -> dict:

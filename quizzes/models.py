@@ -3,14 +3,14 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from leaderboard.events import channel_for
-
 # No look-alikes: 0/O, 1/I/L are left out so a code read off a projector is typed right.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 NICKNAME_MAX_LENGTH = 24
 MIN_CHOICES = 2
 MAX_CHOICES = 6
+# Decision 6: higher score first; among equals whoever reached it first, then nickname.
+STANDING_ORDER = ["-score", "score_reached_at", "nickname"]
 
 
 class Quiz(models.Model):
@@ -90,15 +90,6 @@ class QuizSession(models.Model):
     def __str__(self) -> str:
         return f"{self.code} ({self.quiz})"
 
-    @property
-    def channel(self) -> str:
-        """The one name under which this session's live events travel."""
-        return channel_for(self.pk)
-
-    @property
-    def is_running(self) -> bool:
-        return self.state in {self.State.QUESTION_OPEN, self.State.QUESTION_CLOSED}
-
 
 class Round(models.Model):
     """One question as asked in one session: its own server-side open and close instants."""
@@ -133,7 +124,7 @@ class Participant(models.Model):
     bot_speed = models.FloatField(default=0.0)
 
     class Meta:
-        ordering = ["session", "-score", "score_reached_at", "nickname"]
+        ordering = ["session", *STANDING_ORDER]
         constraints = [
             models.UniqueConstraint(
                 "session", Lower("nickname"), name="participant_unique_nickname"

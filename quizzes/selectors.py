@@ -1,8 +1,5 @@
 """Reads: what a page or a (re)connecting socket shows, straight from the database."""
 
-from django.db import models
-from django.db.models import QuerySet
-
 from leaderboard import board
 
 from . import frames
@@ -30,22 +27,13 @@ def participant_in(*, participant_id: int, code: str) -> Participant | None:
 def player_view(participant: Participant) -> dict[str, str]:
     """Everything a player's page shows now, as fragments: stage, own result, score, rank."""
     session = participant.session
-    answer = None
-    if session.current_round_id:
-        answer = (
-            Answer.objects.select_related("choice")
-            .filter(participant=participant, round_id=session.current_round_id)
-            .first()
-        )
+    answer = current_answer(participant_id=participant.pk, session=session)
     rank = board.rank_of(session_id=session.pk, score=participant.score)
     result_html = ""
     if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
-        result = [
-            None if answer is None or answer.is_correct is None else int(answer.is_correct),
-            (answer.points or 0) if answer else 0,
-            participant.score,
-            rank,
-        ]
+        result = frames.result_row(
+            answer.is_correct if answer else None, answer.points if answer else 0, score=participant.score, rank=rank
+        )
         result_html = frames.player_result(state=session.state, result=result)
     return {
         "stage": frames.player_stage(session, answer=answer, result_html=result_html),
@@ -57,16 +45,15 @@ def host_snapshot(session: QuizSession) -> str:
     return frames.host_stage(session)
 
 
-def standings(session: QuizSession) -> QuerySet:
-    return session.participants.order_by("-score", "score_reached_at", "nickname")
+def current_answer(*, participant_id: int, session: QuizSession) -> Answer | None:
+    """The participant's answer to the session's current round, if any."""
+    if not session.current_round_id:
+        return None
+    return Answer.objects.select_related("choice").filter(participant_id=participant_id, round_id=session.current_round_id).first()
 
 
 def locked_in_frame(*, participant_id: int, session_id: int) -> str:
-    answer = (
-        Answer.objects.select_related("choice")
-        .filter(participant_id=participant_id, round__session_id=session_id, round__session__current_round=models.F("round"))
-        .first()
-    )
+    answer = current_answer(participant_id=participant_id, session=QuizSession.objects.get(pk=session_id))
     return frames.locked_in(answer) if answer else ""
 
 

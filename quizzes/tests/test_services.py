@@ -264,3 +264,19 @@ def test_many_concurrent_scorings_of_one_answer_add_its_points_once():
     player.refresh_from_db()
     assert player.score == 1000
     assert board.top(session_id=session.pk, limit=1).standings[0].score == 1000
+
+
+def test_reveal_results_rank_equal_scores_together_from_the_database():
+    from quizzes import frames
+
+    session = services.session_create(quiz=make_quiz(questions=1, speed_points=False))
+    ann, bob, cat = (services.participant_join(code=session.code, nickname=n) for n in ("ann", "bob", "cat"))
+    services.session_next(session_id=session.pk)
+    answer_after(session, ann, correct_choice(session), 1)
+    answer_after(session, bob, correct_choice(session), 2)
+    answer_after(session, cat, wrong_choice(session), 1)
+    services.session_next(session_id=session.pk)
+    session.refresh_from_db()
+    assert frames.results(session) == {
+        str(ann.pk): [1, 1000, 1000, 1], str(bob.pk): [1, 1000, 1000, 1], str(cat.pk): [0, 0, 0, 3],
+    }
