@@ -25,14 +25,17 @@ install-dev: $(BIN)/.dev
 demo: $(BIN)/.app
 	$(BIN)/python -m elsa.demo
 
+# The test process itself talks to the database from many short-lived threads and event
+# loops; it uses plain connections (DB_POOL_SIZE=0). The servers the tests start use the
+# pool, as in production.
 test: $(BIN)/.dev
 	./.ci/services
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) \
-		$(BIN)/pytest $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) DB_POOL_SIZE=0 \
+		$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 bench: $(BIN)/.dev
 	./.ci/services
-	DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo db.sqlite3 db.sqlite3-* staticfiles

@@ -10,6 +10,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from leaderboard.consumers import ServerSend  # noqa: E402
 from quizzes.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -18,6 +19,8 @@ application = ProtocolTypeRouter(
         "http": ASGIStaticFilesHandler(django_asgi_app),
         # Browsers always send Origin; a foreign or missing one is refused (no
         # cross-site WebSocket hijacking with the player's cookie).
-        "websocket": AllowedHostsOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": AllowedHostsOriginValidator(
+            ServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )

@@ -118,6 +118,16 @@ DATABASES = {
         conn_max_age=env_int("DB_CONN_MAX_AGE", 60),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_int("DB_POOL_SIZE", 8) > 0:
+    # Under ASGI every request may run on another thread; persistent per-thread
+    # connections would pile up to PostgreSQL's max_connections under a burst of joins.
+    # A bounded pool per process (web, each worker child) keeps the count known.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DB_POOL_SIZE", 8),
+        "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+    }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # SQLite is for the demo only: WAL lets readers run beside the one writer, and
     # IMMEDIATE transactions take the write lock up front instead of failing mid-way.
@@ -155,10 +165,11 @@ REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 # The live pages use no channel layer: each web process's hub receives a session's
 # events once over Redis pub/sub and writes to its own sockets (leaderboard/hub.py).
 # This layer serves only the benchmark's naive baseline (one message per client).
+# The naive baseline is deliberately channels-redis on its defaults.
 CHANNEL_LAYERS = {
     "baseline": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [{"address": REDIS_URL, "max_connections": 10_000}]},
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {"hosts": [REDIS_URL]},
     }
 }
 
@@ -184,6 +195,8 @@ ELSA = {
     "REVEAL_SECONDS": env_float("REVEAL_SECONDS", 5.0),
     # Fastest leaderboard tick; large rooms tick slower (see leaderboard.hub).
     "TICK_SECONDS": env_float("TICK_SECONDS", 0.2),
+    # Frames a web process aims to write per second to one room (see leaderboard.hub).
+    "FANOUT_FRAMES_PER_SECOND": env_float("FANOUT_FRAMES_PER_SECOND", 2500.0),
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
     "WS_MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 4096, minimum=256),

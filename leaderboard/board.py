@@ -128,16 +128,19 @@ def rank_of(*, session_id: int, score: int) -> int:
 
 def record(
     *, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]
-) -> None:
-    """Write absolute totals: (participant id, nickname, points, reached at) each."""
+) -> int:
+    """Write absolute totals: (participant id, nickname, points, reached at) each.
+
+    Returns the board's new version: a frame showing this version or a later one includes
+    these totals."""
     if not entries:
-        return
+        return 0
     mapping = {member(pid, nick): composite(pts, at, epoch) for pid, nick, pts, at in entries}
     pipe = sync_client().pipeline(transaction=True)
     # GT still adds new members; it only refuses to lower an existing one.
     pipe.zadd(board_key(session_id), mapping, gt=True)
     pipe.incr(version_key(session_id))
-    pipe.execute()
+    return int(pipe.execute()[1])
 
 
 def rebuild(*, session_id: int, epoch: datetime, participants: QuerySet) -> None:

@@ -1,6 +1,6 @@
 import json
 
-from channels.db import database_sync_to_async
+from leaderboard.threads import db
 from django.conf import settings
 from django.utils import timezone
 
@@ -25,7 +25,7 @@ class PlayerConsumer(LiveConsumer):
         participant_id = joined_participant_id(self.scope["session"], code)
         participant = None
         if isinstance(participant_id, int):
-            participant = await database_sync_to_async(selectors.participant_in)(
+            participant = await db(selectors.participant_in)(
                 participant_id=participant_id, code=code
             )
         if participant is None:
@@ -36,7 +36,7 @@ class PlayerConsumer(LiveConsumer):
         self.refused = 0
 
         async def snapshot() -> str:
-            view = await database_sync_to_async(selectors.player_view)(participant)
+            view = await db(selectors.player_view)(participant)
             return view["stage"] + view["me"] + frames.leaderboard(await current_board(participant.session_id))
 
         await self.go_live(participant.session_id, snapshot)
@@ -55,7 +55,7 @@ class PlayerConsumer(LiveConsumer):
             await self.send(text_data=frames.flash("That message was not understood."))
             return
         try:
-            answer = await database_sync_to_async(services.answer_submit)(
+            answer = await db(services.answer_submit)(
                 participant_id=self.participant_id,
                 session_id=self.session_id,
                 choice_id=message.get("choice"),
@@ -65,12 +65,12 @@ class PlayerConsumer(LiveConsumer):
         except services.AnswerRefused as refused:
             frame = frames.flash(refused.message)
             if refused.code == "duplicate":
-                frame += await database_sync_to_async(selectors.locked_in_frame)(
+                frame += await db(selectors.locked_in_frame)(
                     participant_id=self.participant_id, session_id=self.session_id
                 )
             await self.send(text_data=frame)
             return
-        await self.send(text_data=await database_sync_to_async(frames.locked_in)(answer) + frames.flash(""))
+        await self.send(text_data=frames.locked_in(answer) + frames.flash(""))
 
 
 def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | None:
@@ -98,13 +98,13 @@ class HostConsumer(LiveConsumer):
         if user is None or not user.is_authenticated or not user.is_staff:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        session = await database_sync_to_async(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
         if session is None:
             await self.close(code=4404)
             return
 
         async def snapshot() -> str:
-            stage = await database_sync_to_async(selectors.host_snapshot)(session)
+            stage = await db(selectors.host_snapshot)(session)
             return stage + frames.leaderboard(await current_board(session.pk))
 
         await self.go_live(session.pk, snapshot)

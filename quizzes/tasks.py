@@ -1,4 +1,4 @@
-"""Celery tasks: take ids, call one service, safe to run twice."""
+"""Celery tasks: take ids (if any), call one service, safe to run twice."""
 
 from celery import shared_task
 from django.utils import timezone
@@ -8,8 +8,8 @@ from .models import Round
 
 
 @shared_task(acks_late=True)
-def score_answer(answer_id: int) -> bool:
-    return services.answer_score(answer_id=answer_id)
+def score_pending() -> int:
+    return services.score_all_pending()
 
 
 @shared_task(acks_late=True)

@@ -64,7 +64,7 @@ async def test_the_json_feed_sends_the_original_format_on_connect_and_on_every_c
         answer = await database_sync_to_async(services.answer_submit)(
             participant_id=ann.pk, session_id=session.pk, choice_id=choice.pk
         )
-        await database_sync_to_async(services.answer_score)(answer_id=answer.pk)
+        await database_sync_to_async(services.score_all_pending)()
         while True:
             frame = json.loads(await feed.receive_from(timeout=5))
             if frame[0]["Score"] > 0:

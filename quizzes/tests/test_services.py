@@ -91,8 +91,8 @@ def test_an_answer_is_stored_pending_and_scored_once(session, django_capture_on_
     answer = answer_after(session, player, correct_choice(session), 5)
     assert answer.is_pending
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.answer_score(answer_id=answer.pk) is True
-    assert services.answer_score(answer_id=answer.pk) is False
+        assert services.score_all_pending() == 1
+    assert services.score_all_pending() == 0
     answer.refresh_from_db()
     player.refresh_from_db()
     assert (answer.is_correct, answer.points, answer.streak) == (True, 875, 1)
@@ -218,21 +218,23 @@ def test_two_concurrent_submissions_give_one_answer_and_one_score_change():
             answer = services.answer_submit(participant_id=player.pk, session_id=session.pk, choice_id=choice.pk)
             outcomes.append("stored")
             barrier_score.wait()
-            services.answer_score(answer_id=answer.pk)
+            scored.append(services.score_all_pending())
         except services.AnswerRefused as refused:
             outcomes.append(refused.code)
             barrier_score.wait()
-            services.answer_score(answer_id=Answer.objects.get().pk)
+            scored.append(services.score_all_pending())
         finally:
             connection.close()
 
     barrier_score = threading.Barrier(2)
+    scored = []
     threads = [threading.Thread(target=submit_and_score) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=30)
     assert sorted(outcomes) == ["duplicate", "stored"]
+    assert sorted(scored) == [0, 1]
     assert Answer.objects.count() == 1
     answer = Answer.objects.get()
     player.refresh_from_db()
@@ -251,7 +253,7 @@ def test_many_concurrent_scorings_of_one_answer_add_its_points_once():
     def score():
         try:
             barrier.wait()
-            claimed.append(services.answer_score(answer_id=answer.pk))
+            claimed.append(services.score_all_pending())
         finally:
             connection.close()
 
@@ -260,7 +262,7 @@ def test_many_concurrent_scorings_of_one_answer_add_its_points_once():
         t.start()
     for t in threads:
         t.join(timeout=30)
-    assert sorted(claimed) == [False] * 5 + [True]
+    assert sorted(claimed) == [0] * 5 + [1]
     player.refresh_from_db()
     assert player.score == 1000
     assert board.top(session_id=session.pk, limit=1).standings[0].score == 1000
@@ -280,3 +282,27 @@ def test_reveal_results_rank_equal_scores_together_from_the_database():
     assert frames.results(session) == {
         str(ann.pk): [1, 1000, 1000, 1], str(bob.pk): [1, 1000, 1000, 1], str(cat.pk): [0, 0, 0, 3],
     }
+
+
+@pytest.mark.parametrize("order", ["together", "later_round_first"])
+def test_streaks_do_not_depend_on_the_order_answers_are_scored_in(order):
+    session = services.session_create(quiz=make_quiz(questions=2, speed_points=False))
+    player = services.participant_join(code=session.code, nickname="ann")
+    services.session_next(session_id=session.pk)
+    first = answer_after(session, player, correct_choice(session), 1)
+    # Open round 2 without closing round 1 through the service (which would score it).
+    from quizzes.models import Round
+
+    Round.objects.filter(pk=first.round_id).update(closed_at=first.received_at)
+    QuizSession.objects.filter(pk=session.pk).update(state=State.QUESTION_CLOSED)
+    services.session_next(session_id=session.pk)
+    Answer.objects.filter(pk=first.pk).update(scored_at=None, points=None, is_correct=None, streak=None)
+    player.refresh_from_db()
+    Participant.objects.filter(pk=player.pk).update(score=0, score_reached_at=None)
+    second = answer_after(session, player, correct_choice(session), 1)
+    if order == "later_round_first":
+        assert services.answers_score_pending(round_id=second.round_id) == {second.pk}
+    services.answers_score_pending()
+    assert list(Answer.objects.order_by("round__index").values_list("points", "streak")) == [(1000, 1), (1100, 2)]
+    player.refresh_from_db()
+    assert player.score == 2100
