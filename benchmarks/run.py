@@ -171,6 +171,15 @@ class Harness:
                     wrong_scores += 1
         return {"audit_problems": problems[:10], "clients_disagreeing": wrong_scores, "exact": not problems and not wrong_scores}
 
+    async def settled(self, check, timeout: float = 20.0) -> dict:
+        """Exactness once the last frames have arrived: retried until every client agrees."""
+        started = time.monotonic()
+        while True:
+            await asyncio.sleep(1)
+            result = await asyncio.to_thread(check)
+            if result["exact"] or time.monotonic() - started > timeout:
+                return {**result, "settled_after_s": round(time.monotonic() - started, 1)}
+
     # --- scenarios ------------------------------------------------------------------------
 
     async def room(self, stack, players: int, spread: float) -> dict:
@@ -205,8 +214,7 @@ class Harness:
         from quizzes import services
 
         await asyncio.to_thread(services.session_next, session_id=session.pk)  # close: the reveal
-        await asyncio.sleep(3)
-        exact = await asyncio.to_thread(self.exactness, [session], {session.pk: connected})
+        exact = await self.settled(lambda: self.exactness([session], {session.pk: connected}))
         stop.set()
         await asyncio.gather(*tasks, listener, return_exceptions=True)
         return {

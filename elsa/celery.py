@@ -2,7 +2,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elsa.settings")
 
@@ -41,3 +41,24 @@ def survive_a_lost_broker_connection(**kwargs) -> None:
 
     on_connection_error_after_connected.elsa_survives = True
     consumer.Consumer.on_connection_error_after_connected = on_connection_error_after_connected
+
+
+@worker_process_init.connect
+def persistent_database_connection(**_) -> None:
+    """A worker child runs one task at a time: it keeps one persistent connection instead
+    of the web's pool.
+
+    A pool inherited across the fork has no threads in the child, so a child using it
+    waits for connections that never come (measured: 10 scored answers/s); a fresh pool
+    per child still costs a checkout per task (163/s against 237/s with one persistent
+    connection, `-c 2`). The inherited pool is forgotten, not closed: its sockets are the
+    parent's too."""
+    from django.db import connections
+
+    for alias in connections:
+        settings_dict = connections.settings[alias]
+        if settings_dict.get("OPTIONS", {}).pop("pool", None) is None:
+            continue
+        settings_dict["CONN_MAX_AGE"] = 600
+        settings_dict["CONN_HEALTH_CHECKS"] = True
+        getattr(type(connections[alias]), "_connection_pools", {}).pop(alias, None)

@@ -14,8 +14,7 @@ from datetime import datetime, timedelta
 import redis
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import OuterRef, Subquery
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from leaderboard import board
@@ -160,11 +159,16 @@ def participant_join(
 
 
 def _after_join(session: QuizSession, participant: Participant) -> None:
-    board.record(
-        session_id=session.pk,
-        epoch=session.created_at,
-        entries=[(participant.pk, participant.nickname, 0, None)],
-    )
+    try:
+        board.record(
+            session_id=session.pk,
+            epoch=session.created_at,
+            entries=[(participant.pk, participant.nickname, 0, None)],
+        )
+    except redis.RedisError:
+        # The join stands (it is committed); the board gains the player at the next
+        # scored answer or round close (_resync_board), or when it is rebuilt.
+        log.warning("session=%s board write for a join failed", session.pk, exc_info=True)
     publish(session.pk, {"t": "joined"})
 
 
@@ -303,37 +307,60 @@ def answer_submit(
     choice_id, round_id = _id_or_none(choice_id), _id_or_none(round_id)
     if choice_id is None:
         raise AnswerRefused("That is not one of the choices.", code="bad_choice")
-    # One query answers every question about the session, its open round and the choice.
-    choice_text = Choice.objects.filter(pk=choice_id, question_id=OuterRef("current_round__question_id"))
-    row = (
-        QuizSession.objects.filter(pk=session_id)
-        .annotate(choice_text=Subquery(choice_text.values("text")[:1]))
-        .values_list("state", "current_round_id", "current_round__closes_at", "current_round__closed_at", "choice_text")
-        .first()
-    )
-    state, current_round_id, closes_at, closed_at, text = row or (None, None, None, None, None)
-    if state != State.QUESTION_OPEN or current_round_id is None or closed_at is not None:
-        raise AnswerRefused("This question is not open for answers.", code="not_open")
-    if round_id is not None and round_id != current_round_id:
-        raise AnswerRefused("This question is not open for answers.", code="not_open")
-    if received_at > closes_at:
-        raise AnswerRefused("Time is up for this question.", code="late")
-    if text is None:
-        raise AnswerRefused("That is not one of the choices.", code="bad_choice")
     try:
         with transaction.atomic():
-            answer = Answer.objects.create(
-                participant_id=participant_id,
-                round_id=current_round_id,
-                choice=Choice(pk=choice_id, text=text),
-                received_at=received_at,
-            )
-            transaction.on_commit(lambda: _after_submit(session_id, answer.pk))
-    except IntegrityError:
-        if Answer.objects.filter(participant_id=participant_id, round_id=current_round_id).exists():
-            raise AnswerRefused("Your answer is already locked in.", code="duplicate") from None
+            stored = _insert_answer(participant_id, session_id, choice_id, round_id, received_at)
+            if stored is None:
+                raise _refusal(participant_id, session_id, choice_id, round_id, received_at)
+            answer_id, current_round_id, text = stored
+            transaction.on_commit(lambda: _after_submit(session_id, answer_id))
+    except IntegrityError:  # the participant does not exist
         raise AnswerRefused("You are not in this quiz.", code="not_player") from None
-    return answer
+    return Answer(pk=answer_id, participant_id=participant_id, round_id=current_round_id,
+                  choice=Choice(pk=choice_id, text=text), received_at=received_at)
+
+
+# The rule for accepting an answer, in one statement: the session's question is open, not
+# closed early, not past its deadline at the server's receive time, the choice is one of
+# its choices, and the participant has not answered it. Hot path: one round trip.
+_INSERT_ANSWER = """
+    INSERT INTO quizzes_answer (participant_id, round_id, choice_id, received_at)
+    SELECT %s, r.id, c.id, %s
+    FROM quizzes_quizsession s
+    JOIN quizzes_round r ON r.id = s.current_round_id
+    JOIN quizzes_choice c ON c.question_id = r.question_id
+    WHERE s.id = %s AND c.id = %s AND s.state = %s AND r.closed_at IS NULL AND r.closes_at >= %s {round}
+    ON CONFLICT (participant_id, round_id) DO NOTHING
+    RETURNING id, round_id, (SELECT text FROM quizzes_choice WHERE id = choice_id)
+"""
+
+
+def _insert_answer(participant_id, session_id, choice_id, round_id, received_at) -> tuple | None:
+    at = connection.ops.adapt_datetimefield_value(received_at)
+    params = [participant_id, at, session_id, choice_id, State.QUESTION_OPEN, at]
+    sql = _INSERT_ANSWER.format(round="AND r.id = %s" if round_id is not None else "")
+    if round_id is not None:
+        params.append(round_id)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchone()
+
+
+def _refusal(participant_id, session_id, choice_id, round_id, received_at) -> AnswerRefused:
+    """Why an answer was not stored, in words for the player (the rule is the INSERT's)."""
+    session = QuizSession.objects.select_related("current_round").filter(pk=session_id).first()
+    round_ = session.current_round if session else None
+    if session is None or session.state != State.QUESTION_OPEN or round_ is None or round_.closed_at is not None:
+        return AnswerRefused("This question is not open for answers.", code="not_open")
+    if round_id is not None and round_id != round_.pk:
+        return AnswerRefused("This question is not open for answers.", code="not_open")
+    if received_at > round_.closes_at:
+        return AnswerRefused("Time is up for this question.", code="late")
+    if Answer.objects.filter(participant_id=participant_id, round=round_).exists():
+        return AnswerRefused("Your answer is already locked in.", code="duplicate")
+    if not Choice.objects.filter(pk=choice_id, question_id=round_.question_id).exists():
+        return AnswerRefused("That is not one of the choices.", code="bad_choice")
+    return AnswerRefused("You are not in this quiz.", code="not_player")
 
 
 def _id_or_none(raw: object) -> int | None:
@@ -375,7 +402,8 @@ def _enqueue(task, *args, **options) -> None:
     """Hand a task to the broker after commit. If the broker is down the row is already
     stored, so the sweep (decision 3) will enqueue it again: never fail the caller."""
     try:
-        task.apply_async(args, **options)
+        # One quick retry: a down broker must not hold a player's answer for seconds.
+        task.apply_async(args, retry_policy={"max_retries": 1, "interval_start": 0}, **options)
     except Exception:
         log.warning("enqueue of %s%s failed; the sweep will retry", task.name, args, exc_info=True)
 

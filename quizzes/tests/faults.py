@@ -199,6 +199,7 @@ class PostgresCluster:
                    "-c synchronous_commit=off -c full_page_writes=off -c max_connections=100")
         self._run(_pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log_path), "-o", options, "-w",
                   "-t", "30", "start")
+        self._pid = self.postmaster_pid()
 
     def stop(self, mode: str = "fast") -> None:
         pid = self.postmaster_pid()
@@ -214,11 +215,18 @@ class PostgresCluster:
                 pass
 
     def postmaster_pid(self) -> int | None:
+        """The postmaster this cluster started, while it runs."""
         try:
             pid = int((self.data / "postmaster.pid").read_text().split()[0])
         except (FileNotFoundError, ValueError, IndexError):
+            pid = getattr(self, "_pid", None)
+        if pid is None:
             return None
-        return pid if Path(f"/proc/{pid}").exists() else None
+        try:
+            command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return None
+        return pid if str(self.data).encode() in command else None
 
     def processes(self) -> list[int]:
         """The postmaster and every process it started."""

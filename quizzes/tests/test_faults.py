@@ -5,6 +5,11 @@ database pause its own PostgreSQL cluster (quizzes/tests/faults.py), and harms o
 The test process itself uses pytest-django's test database (transaction=True) and is
 pointed at the private Redis and broker, so its services calls enqueue to the private
 worker. Timers are short: REVEAL_SECONDS=1, SWEEP_PENDING_AFTER=1, SWEEP_INTERVAL=1.
+
+These tests share the test database with the rest of the suite, so conftest's shared
+`celery_worker_process` (whose beat sweeps that database) must not be running while they
+do: marked `worker`, they sort after everything else but before test_worker.py, the only
+user of that fixture.
 """
 
 import json
@@ -45,8 +50,8 @@ class Rig:
         # A short path: the cluster's Unix socket lives in its data directory.
         short = Path(tempfile.mkdtemp(prefix="elsa-pg-"))
         cluster = faults.PostgresCluster(short)
+        self.items.append(lambda: faults.remove_tree(short))  # after the cluster stops (items stop in reverse)
         self.items.append(cluster)
-        self.items.append(lambda: faults.remove_tree(short))
         cluster.init()
         cluster.start()
         return cluster
@@ -451,8 +456,13 @@ result = {"id": session.pk, "code": session.code}
     # the close_round timer waits too, and after the resume either may win the race.
     second = answer_while_paused(buttons[0][1], [buttons[1][0], buttons[0][0]], pause_at=closes_at - 1.5,
                                  resume_at=closes_at + 1.5)
+    reveals = {f"p{n + 2:02}": faults.recv_until(socket, "The answer:", timeout=30, what="question 2's reveal")
+               for n, socket in enumerate(during)}
     for socket in players[:12]:
         faults.recv_until(socket, "Quiz over!", timeout=30, what="the end of the quiz")
+    # The documented known gap (docs/system-design.md section 6): an answer committed after
+    # the close collected the pending answers is scored, but its reveal says "No answer".
+    gap = sorted(nick for nick, o in second.items() if o == "locked" and "No answer" in reveals[nick])
 
     check = faults.django_call(env, f"""
 from quizzes import selectors
@@ -463,7 +473,8 @@ answers = [[a.round.index, a.participant.nickname, a.scored_at is not None] for 
 result = {{"state": session.state, "rounds": session.rounds.count(), "answers": answers,
           "audit": selectors.audit(session)}}
 """)
-    print(f"replies to answers sent during the pauses: question 1 {first}, question 2 {second}")
+    print(f"replies to answers sent during the pauses: question 1 {first}, question 2 {second}; "
+          f"locked in but revealed as 'No answer': {gap}")
     assert check["state"] == "finished" and check["rounds"] == 2
     assert check["audit"] == []
     assert all(done for _, _, done in check["answers"])
