@@ -1,11 +1,17 @@
 """A session's leaderboard in Redis: a cache of the database, never the truth.
 
-One sorted set per session. Members are "<participant id>:<nickname>"; the score packs
-the points and, for equal points, who reached them first, into one exact double:
+One sorted set per session. The score packs the points and, for equal points, who
+reached them first, into one exact double, stored negated:
 
-    composite = points * 2**28 + (2**28 - 1 - centiseconds from session start to reach)
+    stored = -(points * 2**28 + (2**28 - 1 - centiseconds from session start to reach))
 
-Writers always ZADD ... GT the absolute total read from the database, never increment:
+so that ZRANGE (ascending) lists the board in standing order, and Redis orders members of
+equal score by the member itself: "<lowercase nickname> US <id> US <nickname>" (US = the
+unit separator, which nicknames cannot contain) puts equals in nickname order. The first
+N of a ZRANGE are then exactly the top N of decision 6, with no re-sorting that a window
+boundary could cut differently.
+
+Writers always ZADD ... LT the absolute total read from the database, never increment:
 a retried or reordered write cannot double-count or go backwards, because a player's
 points only grow.
 """
@@ -34,8 +40,11 @@ def built_key(session_id: int) -> str:
     return f"elsa:lb:{session_id}:built"
 
 
+SEPARATOR = "\x1f"
+
+
 def member(participant_id: int, nickname: str) -> str:
-    return f"{participant_id}:{nickname}"
+    return f"{nickname.lower()}{SEPARATOR}{participant_id}{SEPARATOR}{nickname}"
 
 
 def composite(points: int, reached_at: datetime | None, epoch: datetime) -> float:
@@ -82,18 +91,17 @@ def competition_ranks(scores: list[int]) -> list[int]:
 
 
 def _rank_entries(entries: list[tuple[bytes, float]]) -> list[Standing]:
-    """Rank a prefix of the board: the composite orders by points then reach; then nickname."""
+    """Rank a prefix of the board, already in standing order (see the module docstring)."""
     parsed = []
-    for raw, value in entries:
-        pid, _, nickname = raw.decode().partition(":")
-        parsed.append((-value, nickname.lower(), int(pid), nickname, points_of(value)))
-    parsed.sort()
-    ranks = competition_ranks([row[4] for row in parsed])
-    return [Standing(pid, nickname, points, rank) for (_, _, pid, nickname, points), rank in zip(parsed, ranks)]
+    for raw, stored in entries:
+        _, pid, nickname = raw.decode().split(SEPARATOR, 2)
+        parsed.append((int(pid), nickname, points_of(-stored)))
+    ranks = competition_ranks([points for _, _, points in parsed])
+    return [Standing(pid, nickname, points, rank) for (pid, nickname, points), rank in zip(parsed, ranks)]
 
 
 def _queue_top(pipe, session_id: int, limit: int) -> None:
-    pipe.zrevrange(board_key(session_id), 0, limit - 1, withscores=True)
+    pipe.zrange(board_key(session_id), 0, limit - 1, withscores=True)
     pipe.zcard(board_key(session_id))
     pipe.get(version_key(session_id))
     pipe.exists(built_key(session_id))
@@ -117,12 +125,12 @@ async def top_async(*, session_id: int, limit: int) -> Board:
 
 
 def all_ranks(*, session_id: int) -> dict[int, Standing]:
-    entries = sync_client().zrevrange(board_key(session_id), 0, -1, withscores=True)
+    entries = sync_client().zrange(board_key(session_id), 0, -1, withscores=True)
     return {s.participant_id: s for s in _rank_entries(entries)}
 
 
 def rank_of(*, session_id: int, score: int) -> int:
-    higher = sync_client().zcount(board_key(session_id), (score + 1) * REACH_SPAN, "+inf")
+    higher = sync_client().zcount(board_key(session_id), "-inf", -((score + 1) * REACH_SPAN))
     return int(higher) + 1
 
 
@@ -135,16 +143,17 @@ def record(
     these totals."""
     if not entries:
         return 0
-    mapping = {member(pid, nick): composite(pts, at, epoch) for pid, nick, pts, at in entries}
+    mapping = {member(pid, nick): -composite(pts, at, epoch) for pid, nick, pts, at in entries}
     pipe = sync_client().pipeline(transaction=True)
-    # GT still adds new members; it only refuses to lower an existing one.
-    pipe.zadd(board_key(session_id), mapping, gt=True)
+    # LT still adds new members; it only refuses to lower an existing player's total
+    # (scores are stored negated).
+    pipe.zadd(board_key(session_id), mapping, lt=True)
     pipe.incr(version_key(session_id))
     return int(pipe.execute()[1])
 
 
 def rebuild(*, session_id: int, epoch: datetime, participants: QuerySet) -> None:
-    """Fill the board from the database; safe beside concurrent writers (GT keeps the max)."""
+    """Fill the board from the database; safe beside concurrent writers (LT keeps the best total)."""
     rows = participants.values_list("id", "nickname", "score", "score_reached_at")
     record(session_id=session_id, epoch=epoch, entries=list(rows))
     sync_client().set(built_key(session_id), 1)

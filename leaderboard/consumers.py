@@ -6,9 +6,9 @@ import time
 from leaderboard.threads import db
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from quizzes import frames, selectors
+from quizzes import selectors
 
-from .hub import current_board, hub, json_frame
+from .hub import hub
 
 
 class ServerSend:
@@ -67,7 +67,7 @@ class ScreenConsumer(LiveConsumer):
             return
 
         async def snapshot() -> str:
-            return frames.leaderboard(await current_board(session.pk))
+            return await hub.leaderboard_frame(session.pk)
 
         await self.go_live(session.pk, snapshot)
 
@@ -84,7 +84,7 @@ class FeedConsumer(LiveConsumer):
             return
 
         async def snapshot() -> str:
-            return json_frame(await current_board(session.pk))
+            return await hub.leaderboard_frame(session.pk, json_feed=True)
 
         await self.go_live(session.pk, snapshot)
 

@@ -46,6 +46,10 @@ class Room:
         self.players: dict[int, set[LiveClient]] = defaultdict(set)
         self.leaderboard_dirty = True
         self.host_dirty = False
+        # The last leaderboard frames sent ("html", "json"): a connecting socket's snapshot
+        # reuses them instead of reading Redis once per connect (a burst of thousands of
+        # connects exhausted the Redis pool). A fresher frame follows on the next tick.
+        self.frames: dict[str, str] = {}
         self.next_tick = 0.0
 
     def interval(self) -> float:
@@ -110,6 +114,20 @@ class Hub:
         room.discard(client)
         if not room.clients:
             del self.rooms[session_id]
+
+    async def leaderboard_frame(self, session_id: int, *, json_feed: bool = False) -> str:
+        """The room's current leaderboard frame for a snapshot, rendered at most once."""
+        from quizzes import frames
+
+        room = self.rooms.get(session_id)
+        key = "json" if json_feed else "html"
+        if room is not None and key in room.frames:
+            return room.frames[key]
+        standings = await current_board(session_id)
+        frame = json_frame(standings) if json_feed else frames.leaderboard(standings)
+        if room is not None:
+            room.frames[key] = frame
+        return frame
 
     async def release(self, client: LiveClient) -> None:
         """Send what arrived while the client's snapshot was being built, then go live."""
@@ -210,11 +228,12 @@ class Hub:
             room.leaderboard_dirty = False
             standings = await current_board(room.session_id)
             if len(room.by_kind["feed"]) < len(room.clients):
-                html = frames.leaderboard(standings)
+                html = room.frames["html"] = frames.leaderboard(standings)
                 for kind in ("player", "host", "screen"):
                     await send_all(room.by_kind[kind], html)
             if room.by_kind["feed"]:
-                await send_all(room.by_kind["feed"], json_frame(standings))
+                room.frames["json"] = json_frame(standings)
+                await send_all(room.by_kind["feed"], room.frames["json"])
 
 
 async def current_board(session_id: int, *, limit: int | None = None) -> board.Board:

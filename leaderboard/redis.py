@@ -27,7 +27,7 @@ def async_client() -> redis.asyncio.Redis:
         # A blocking pool waits for a free connection instead of raising "Too many
         # connections" when a burst of connects arrives (see DESIGN.md pitfalls).
         pool = redis.asyncio.BlockingConnectionPool.from_url(
-            settings.REDIS_URL, max_connections=64, timeout=10, socket_connect_timeout=2
+            settings.REDIS_URL, max_connections=128, timeout=20, socket_connect_timeout=2
         )
         client = _async_clients[loop_id] = redis.asyncio.Redis(connection_pool=pool)
     return client

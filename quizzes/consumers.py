@@ -5,7 +5,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from leaderboard.consumers import LiveConsumer, TokenBucket
-from leaderboard.hub import current_board
+from leaderboard.hub import hub
 
 from . import frames, selectors, services
 from .identity import joined_participant_id
@@ -37,7 +37,7 @@ class PlayerConsumer(LiveConsumer):
 
         async def snapshot() -> str:
             view = await db(selectors.player_view)(participant)
-            return view["stage"] + view["me"] + frames.leaderboard(await current_board(participant.session_id))
+            return view["stage"] + view["me"] + await hub.leaderboard_frame(participant.session_id)
 
         await self.go_live(participant.session_id, snapshot)
 
@@ -105,6 +105,6 @@ class HostConsumer(LiveConsumer):
 
         async def snapshot() -> str:
             stage = await db(selectors.host_snapshot)(session)
-            return stage + frames.leaderboard(await current_board(session.pk))
+            return stage + await hub.leaderboard_frame(session.pk)
 
         await self.go_live(session.pk, snapshot)

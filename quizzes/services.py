@@ -29,7 +29,6 @@ from .models import (
     Answer,
     Choice,
     Participant,
-    Question,
     Quiz,
     QuizSession,
     Round,
