@@ -2,13 +2,31 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import worker_init, worker_process_init
+from celery.signals import after_setup_logger, after_setup_task_logger, worker_init, worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elsa.settings")
 
 app = Celery("elsa")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@after_setup_logger.connect
+@after_setup_task_logger.connect
+def json_worker_logs(logger=None, **_) -> None:
+    """With LOG_FORMAT=json, the worker's and beat's lines are JSON like the web's.
+
+    Celery replaces the root logger's handlers with its own (and honours `-l`), so the
+    Django LOGGING formatter is gone by then: give Celery's handlers the JSON formatter.
+    With the default plain format Celery's own format is kept."""
+    from django.conf import settings
+
+    if logger is None or getattr(settings, "LOG_FORMAT", "plain") != "json":
+        return
+    from elsa.logs import JsonFormatter
+
+    for handler in logger.handlers:
+        handler.setFormatter(JsonFormatter())
 
 
 @worker_init.connect

@@ -83,6 +83,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # GET /metrics (Prometheus), answered before the host check: scrapers reach each
+    # replica by its address (leaderboard/metrics.py, docs/operations.md).
+    "leaderboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -207,11 +210,24 @@ ELSA = {
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" (default): readable lines. "json": one JSON object per line for a log system.
+# Lines about a session carry `session=<join code>` either way (elsa/logs.py).
+LOG_FORMAT = (os.environ.get("LOG_FORMAT") or "plain").strip().lower()
+if LOG_FORMAT not in {"plain", "json"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "elsa.logs.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+if LOG_FORMAT == "json":
+    # uvicorn configured its own handlers before loading the app; send its lines
+    # through the same JSON handler (levels set by --log-level stay as they are).
+    for name in ("uvicorn", "uvicorn.access"):
+        LOGGING["loggers"][name] = {"handlers": ["console"], "propagate": False}

@@ -31,6 +31,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     kind = "screen"
     participant_id: int | None = None
     session_id: int | None = None
+    session_code: str | None = None  # for log lines
 
     async def push(self, frame: str) -> None:
         await self.scope["server_send"]({"type": "websocket.send", "text": frame})
@@ -41,6 +42,8 @@ class LiveConsumer(AsyncWebsocketConsumer):
     async def go_live(self, session_id: int, snapshot) -> None:
         """Accept, join the room, then send the snapshot before any frame pushed meanwhile."""
         self.session_id = session_id
+        # The route's code found this session, so it is the session's code (upper case).
+        self.session_code = str(self.scope["url_route"]["kwargs"].get("code", "")).upper() or None
         self.pending = []
         await self.accept()
         await hub.attach(session_id, self)

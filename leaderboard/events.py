@@ -10,6 +10,8 @@ import logging
 
 import redis
 
+from elsa.logs import event as log_event
+
 from .redis import sync_client
 
 log = logging.getLogger(__name__)
@@ -28,4 +30,5 @@ def publish(session_id: int, event: dict) -> None:
     except redis.RedisError:
         # Live pushes are best effort: the database has the truth, and every client
         # gets a full snapshot when it (re)connects.
-        log.warning("session=%s publish failed for %s", session_id, event.get("t"), exc_info=True)
+        log_event(log, "publish_failed", level=logging.WARNING, exc_info=True, session_id=session_id,
+                  type=event.get("t"))

@@ -20,7 +20,9 @@ from leaderboard.threads import db
 from django.conf import settings
 from django.utils.html import format_html
 
-from . import board
+from elsa.logs import event as log_event
+
+from . import board, metrics
 from .events import CHANNEL_PATTERN
 from .redis import async_client
 
@@ -51,6 +53,7 @@ class Room:
         # connects exhausted the Redis pool). A fresher frame follows on the next tick.
         self.frames: dict[str, str] = {}
         self.next_tick = 0.0
+        self.code: str | None = None  # the join code, for log lines (from the first client)
 
     def interval(self) -> float:
         # Frames per second are clients x ticks, and writing them is the hub's main cost
@@ -60,6 +63,7 @@ class Room:
         return min(2.0, max(settings.ELSA["TICK_SECONDS"], len(self.clients) / budget))
 
     def add(self, client: LiveClient) -> None:
+        self.code = self.code or getattr(client, "session_code", None)
         self.clients.add(client)
         self.by_kind[client.kind].add(client)
         if client.participant_id is not None:
@@ -77,7 +81,9 @@ class Room:
 
 async def send_all(clients, frame: str) -> None:
     # A copy: sockets come and go while this loop awaits their writes.
-    for client in list(clients):
+    targets = list(clients)
+    metrics.frames_written(len(targets))  # one add per call, not per frame
+    for client in targets:
         if client.pending is not None:
             client.pending.append(frame)
             continue
@@ -146,7 +152,7 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except (redis.RedisError, OSError):
-                log.warning("live events lost their Redis connection; reconnecting", exc_info=True)
+                log_event(log, "pubsub_lost", level=logging.WARNING, exc_info=True, action="reconnecting")
                 await self._resync_all()
                 await asyncio.sleep(0.5)
             except Exception:
@@ -211,10 +217,13 @@ class Hub:
                 if now < room.next_tick or not (room.leaderboard_dirty or room.host_dirty):
                     continue
                 room.next_tick = now + room.interval()
+                started = time.perf_counter()
                 try:
                     await self.tick(room)
                 except Exception:
-                    log.exception("session=%s tick failed", room.session_id)
+                    log_event(log, "tick_failed", session=room.code, level=logging.ERROR, exc_info=True,
+                              session_id=room.session_id)
+                metrics.tick_seconds.observe(time.perf_counter() - started)
 
     async def tick(self, room: Room) -> None:
         from quizzes import frames

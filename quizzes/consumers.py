@@ -1,9 +1,12 @@
 import json
+import logging
 
 from leaderboard.threads import db
 from django.conf import settings
 from django.utils import timezone
 
+from elsa.logs import event as log_event
+from leaderboard import metrics
 from leaderboard.consumers import LiveConsumer, TokenBucket
 from leaderboard.hub import hub
 
@@ -13,6 +16,8 @@ from .identity import joined_participant_id
 # Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_POLICY = 1008
+
+log = logging.getLogger(__name__)
 
 
 class PlayerConsumer(LiveConsumer):
@@ -44,14 +49,19 @@ class PlayerConsumer(LiveConsumer):
     async def receive(self, text_data=None, bytes_data=None) -> None:
         received_at = timezone.now()
         if not self.bucket.take():
+            metrics.answer_received("rate_limited")
             self.refused += 1
             if self.refused > settings.ELSA["WS_MESSAGE_BURST"] * 5:
+                if self.refused == settings.ELSA["WS_MESSAGE_BURST"] * 5 + 1:
+                    log_event(log, "socket_closed_for_flooding", session=self.session_code,
+                              level=logging.WARNING, participant=self.participant_id)
                 await self.close(code=CLOSE_POLICY)
             elif self.refused == 1 or self.refused % 10 == 0:
                 await self.send(text_data=frames.flash("Slow down: too many messages."))
             return
         message = parse_message(text_data, bytes_data)
         if message is None:
+            metrics.answer_received("invalid")
             await self.send(text_data=frames.flash("That message was not understood."))
             return
         try:
@@ -63,6 +73,7 @@ class PlayerConsumer(LiveConsumer):
                 received_at=received_at,
             )
         except services.AnswerRefused as refused:
+            metrics.answer_received(refused.code)
             frame = frames.flash(refused.message)
             if refused.code == "duplicate":
                 frame += await db(selectors.locked_in_frame)(
@@ -70,6 +81,7 @@ class PlayerConsumer(LiveConsumer):
                 )
             await self.send(text_data=frame)
             return
+        metrics.answer_received("stored")
         await self.send(text_data=frames.locked_in(answer) + frames.flash(""))
 
 

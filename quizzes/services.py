@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from elsa.logs import event as log_event
 from leaderboard import board
 from leaderboard.events import publish
 from leaderboard.redis import sync_client
@@ -124,6 +125,7 @@ def session_create(*, quiz: Quiz, host=None, bot_seed: int | None = None) -> Qui
         except IntegrityError:
             continue
         board.rebuild(session_id=session.pk, epoch=session.created_at, participants=Participant.objects.none())
+        log_event(log, "session_created", session=session.code, session_id=session.pk, quiz=quiz.pk)
         return session
     raise HostError("Could not find a free join code; try again.")
 
@@ -167,8 +169,11 @@ def _after_join(session: QuizSession, participant: Participant) -> None:
     except redis.RedisError:
         # The join stands (it is committed); the board gains the player at the next
         # scored answer or round close (_resync_board), or when it is rebuilt.
-        log.warning("session=%s board write for a join failed", session.pk, exc_info=True)
+        log_event(log, "board_write_failed", session=session.code, level=logging.WARNING, exc_info=True,
+                  participant=participant.pk)
     publish(session.pk, {"t": "joined"})
+    log_event(log, "player_joined", session=session.code, participant=participant.pk,
+              nickname=participant.nickname, bot=participant.is_bot)
 
 
 def _locked_session(session_id: int) -> QuizSession:
@@ -241,6 +246,8 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     has_bots = session.participants.filter(is_bot=True).exists()
 
     def after_commit():
+        log_event(log, "round_opened", session=session.code, round=index + 1, round_id=round_.pk,
+                  closes_at=round_.closes_at.isoformat())
         _enqueue(tasks.close_round, round_.pk, eta=round_.closes_at)
         if has_bots:
             _enqueue(tasks.bots_play_round, round_.pk)
@@ -261,6 +268,7 @@ def _close_round(session: QuizSession) -> None:
     session.save(update_fields=["state", "advance_at"])
 
     def after_commit():
+        log_event(log, "round_closed", session=session.code, round=round_.index + 1, round_id=round_.pk)
         _enqueue(tasks.advance_session, session.pk, round_.pk, eta=session.advance_at)
         _resync_board(session)
         publish(session.pk, frames.stage_event(session))
@@ -278,7 +286,7 @@ def _resync_board(session: QuizSession) -> None:
     try:
         board.rebuild(session_id=session.pk, epoch=session.created_at, participants=session.participants.all())
     except redis.RedisError:
-        log.warning("session=%s board resync failed", session.pk, exc_info=True)
+        log_event(log, "board_resync_failed", session=session.code, level=logging.WARNING, exc_info=True)
 
 
 def _finish(session: QuizSession) -> None:
@@ -286,7 +294,12 @@ def _finish(session: QuizSession) -> None:
     session.finished_at = timezone.now()
     session.advance_at = None
     session.save(update_fields=["state", "finished_at", "advance_at"])
-    transaction.on_commit(lambda: publish(session.pk, frames.stage_event(session)))
+
+    def after_commit():
+        log_event(log, "session_finished", session=session.code, rounds=session.current_round.index + 1)
+        publish(session.pk, frames.stage_event(session))
+
+    transaction.on_commit(after_commit)
 
 
 def answer_submit(
@@ -404,7 +417,8 @@ def _enqueue(task, *args, **options) -> None:
         # One quick retry: a down broker must not hold a player's answer for seconds.
         task.apply_async(args, retry_policy={"max_retries": 1, "interval_start": 0}, **options)
     except Exception:
-        log.warning("enqueue of %s%s failed; the sweep will retry", task.name, args, exc_info=True)
+        log_event(log, "enqueue_failed", level=logging.WARNING, exc_info=True, task=task.name, args=list(args),
+                  retry="sweep")
 
 
 def points_for(
@@ -455,6 +469,7 @@ def score_all_pending(*, seconds: float = 5.0) -> int:
     while batch := answers_score_pending():
         scored += len(batch)
         if time.monotonic() > deadline:
+            log_event(log, "scoring_rescheduled", answers=scored, seconds=seconds)
             _schedule_scoring()
             break
     return scored
@@ -468,6 +483,7 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
     from which choices were right, known without scoring, so the order answers are scored
     in does not matter. Totals are read under lock, written back, and sent to Redis after
     commit as absolute values."""
+    started = time.monotonic()
     with transaction.atomic():
         pending_qs = Answer.objects.filter(scored_at__isnull=True)
         if round_id is not None:
@@ -525,6 +541,9 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
                 publish(session_id, {"t": "scored", "items": items, "v": version})
 
         transaction.on_commit(after_commit)
+    codes = sorted({s.code for s in sessions.values()})
+    where = {"session": codes[0]} if len(codes) == 1 else {"sessions": ",".join(codes)}
+    log_event(log, "scoring_batch", **where, answers=len(pending), seconds=round(time.monotonic() - started, 4))
     return {a.pk for a in pending}
 
 
@@ -556,6 +575,8 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     )
     for session_id, round_id in to_advance:
         session_advance(session_id=session_id, round_id=round_id)
+    if pending or to_close or to_advance:
+        log_event(log, "sweep", pending=pending, closed=len(to_close), advanced=len(to_advance))
     return {"pending": pending, "closed": len(to_close), "advanced": len(to_advance)}
 
 
