@@ -159,6 +159,25 @@ def participant_join(
     return participant
 
 
+def join_attempt_allowed(*, client: str) -> bool:
+    """At most JOINS_PER_MINUTE join attempts per client address (0: no limit).
+
+    Generous on purpose: a whole class often shares one address behind a school's NAT.
+    If Redis is unreachable, joins are allowed rather than refused."""
+    limit = settings.ELSA["JOINS_PER_MINUTE"]
+    if not limit:
+        return True
+    key = f"elsa:joins:{client}:{int(time.time() // 60)}"
+    try:
+        pipe = sync_client().pipeline(transaction=False)
+        pipe.incr(key)
+        pipe.expire(key, 120)
+        attempts = pipe.execute()[0]
+    except redis.RedisError:
+        return True
+    return attempts <= limit
+
+
 def _after_join(session: QuizSession, participant: Participant) -> None:
     try:
         board.record(

@@ -32,6 +32,9 @@ def home(request):
 @require_POST
 def join(request):
     form = JoinForm(request.POST)
+    if not services.join_attempt_allowed(client=request.META.get("REMOTE_ADDR", "")):
+        form.add_error(None, "Too many join attempts from this network. Wait a minute and try again.")
+        return render(request, "quizzes/home.html", {"form": form}, status=429)
     if form.is_valid():
         code = services.clean_code(form.cleaned_data["code"])
         if selectors.participant_in(participant_id=joined_participant_id(request.session, code) or 0, code=code):

@@ -187,3 +187,28 @@ async def test_a_flood_of_messages_is_slowed_then_cut_off_and_stores_nothing():
         assert await database_sync_to_async(Answer.objects.count)() == 0
     finally:
         await player.disconnect()
+
+
+async def test_a_message_cannot_answer_as_someone_else_or_set_its_own_time():
+    session = await make_session()
+    ann_cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    bob_cookie = await database_sync_to_async(joined_cookie)(session.code, "bob")
+    await database_sync_to_async(services.session_next)(session_id=session.pk)
+    ann = await connect(f"/ws/play/{session.code}", (b"cookie", ann_cookie))
+    try:
+        await receive_until(ann, 'id="stage"')
+        from quizzes.models import Participant
+
+        bob = await database_sync_to_async(Participant.objects.get)(nickname="bob")
+        choice = await database_sync_to_async(correct_choice)(session)
+        await ann.send_to(text_data=json.dumps({
+            "choice": str(choice.pk), "participant": bob.pk, "participant_id": bob.pk,
+            "received_at": "2000-01-01T00:00:00Z", "time": 0, "elapsed": 0,
+        }))
+        await receive_until(ann, "locked in")
+        answer = await database_sync_to_async(Answer.objects.select_related("participant", "round").get)()
+        assert answer.participant.nickname == "ann"
+        assert answer.received_at > answer.round.opened_at
+    finally:
+        await ann.disconnect()
+    assert bob_cookie

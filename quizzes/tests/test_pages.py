@@ -97,3 +97,15 @@ def test_readyz_fails_when_redis_is_unreachable(client, settings, monkeypatch):
     response = client.get("/readyz")
     monkeypatch.setattr(connections, "_sync_client", None)
     assert response.status_code == 503 and "redis: down" in response.content.decode()
+
+
+def test_a_flood_of_join_attempts_from_one_address_is_refused_and_stores_nothing(client, session, settings):
+    settings.ELSA = {**settings.ELSA, "JOINS_PER_MINUTE": 5}
+    statuses = [Client().post("/join", {"code": session.code, "nickname": f"p{n}"},
+                              REMOTE_ADDR="203.0.113.7").status_code for n in range(8)]
+    assert statuses[:5] == [302] * 5 and statuses[5:] == [429] * 3
+    assert session.participants.count() == 5
+    page = client.post("/join", {"code": session.code, "nickname": "late"}, REMOTE_ADDR="203.0.113.7")
+    assert "Too many join attempts" in page.content.decode()
+    other = Client().post("/join", {"code": session.code, "nickname": "elsewhere"}, REMOTE_ADDR="198.51.100.1")
+    assert other.status_code == 302
