@@ -543,6 +543,7 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
     here(redis_)
     env = rig.env(redis_)
     rig.worker(env)
+    rig.worker(env, name="worker-b")  # two workers, as compose runs them, on one broker
     web_a = rig.web(env, name="web-a")
     web_b = rig.web(env, name="web-b")
     session = services.session_create(quiz=make_quiz(questions=1, time_limit=30))
