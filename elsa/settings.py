@@ -184,8 +184,15 @@ CELERY_TASK_SOFT_TIME_LIMIT = 20
 CELERY_TASK_TIME_LIMIT = 30
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# Socket timeouts: a paused (not stopped) broker must not hang an answer's enqueue.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300, "socket_timeout": 5, "socket_connect_timeout": 2}
+# RabbitMQ (amqp://) is the production broker (compose.yaml): Celery's documentation
+# recommends it, and its workers reconnect after a broker restart, where Celery 5.7 with
+# kombu 5.7's Redis transport can exit instead (docs/system-design.md, section 8). A
+# Redis broker keeps `make demo` to one service; its processes are supervised there.
+if CELERY_BROKER_URL.startswith(("amqp://", "pyamqp://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"connect_timeout": 2}
+else:
+    # Socket timeouts: a paused (not stopped) broker must not hang an answer's enqueue.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300, "socket_timeout": 5, "socket_connect_timeout": 2}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "quizzes.tasks.sweep", "schedule": env_float("SWEEP_INTERVAL", 2.0)},
@@ -197,6 +204,13 @@ ELSA = {
     "SWEEP_PENDING_AFTER": env_float("SWEEP_PENDING_AFTER", 5.0),
     # Seconds the correct answer stays on screen before the next question opens.
     "REVEAL_SECONDS": env_float("REVEAL_SECONDS", 5.0),
+    # A question's timer closes it this long after its deadline, so an answer received
+    # just in time is still stored (the host's button closes at once).
+    "CLOSE_GRACE_SECONDS": env_float("CLOSE_GRACE_SECONDS", 0.5),
+    # How often each web process checks the deadlines of the sessions it serves.
+    "DEADLINE_POLL_SECONDS": env_float("DEADLINE_POLL_SECONDS", 0.25),
+    # A socket that takes no frame for this long (its client stopped reading) is closed.
+    "WS_STUCK_SECONDS": env_float("WS_STUCK_SECONDS", 10.0),
     # Fastest leaderboard tick; large rooms tick slower (see leaderboard.hub).
     "TICK_SECONDS": env_float("TICK_SECONDS", 0.2),
     # Frames a web process aims to write per second to one room (see leaderboard.hub).

@@ -8,7 +8,7 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from quizzes import selectors
 
-from .hub import hub
+from .hub import Outlet, hub
 
 
 class ServerSend:
@@ -32,27 +32,41 @@ class LiveConsumer(AsyncWebsocketConsumer):
     participant_id: int | None = None
     session_id: int | None = None
     session_code: str | None = None  # for log lines
+    outlet: Outlet | None = None
 
-    async def push(self, frame: str) -> None:
-        await self.scope["server_send"]({"type": "websocket.send", "text": frame})
+    async def __call__(self, scope, receive, send):
+        # However the socket ends (a close, a reply that fails because the client is
+        # gone, a close sent twice), the consumer leaves the hub: Channels calls
+        # disconnect() only for a websocket.disconnect message.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.leave()
 
-    async def drop(self, code: int) -> None:
-        await self.close(code=code)
+    def leave(self) -> None:
+        if self.session_id is not None:
+            hub.detach(self.session_id, self)
 
     async def go_live(self, session_id: int, snapshot) -> None:
         """Accept, join the room, then send the snapshot before any frame pushed meanwhile."""
         self.session_id = session_id
         # The route's code found this session, so it is the session's code (upper case).
         self.session_code = str(self.scope["url_route"]["kwargs"].get("code", "")).upper() or None
-        self.pending = []
+        self.outlet = Outlet(self.scope["server_send"], on_stuck=lambda: hub.give_up(session_id, self))
+        self.outlet.hold()
         await self.accept()
-        await hub.attach(session_id, self)
-        await self.send(text_data=await snapshot())
-        await hub.release(self)
+        hub.attach(session_id, self)
+        frame = await snapshot()
+        if self.outlet.closed:
+            return
+        self.outlet.waiting = {"snapshot": frame, **self.outlet.waiting}
+        try:
+            await self.outlet.flush()
+        except TimeoutError:
+            hub.give_up(session_id, self)
 
     async def disconnect(self, code: int) -> None:
-        if self.session_id is not None:
-            await hub.detach(self.session_id, self)
+        self.leave()
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         """Viewers only listen."""

@@ -267,7 +267,7 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     def after_commit():
         log_event(log, "round_opened", session=session.code, round=index + 1, round_id=round_.pk,
                   closes_at=round_.closes_at.isoformat())
-        _enqueue(tasks.close_round, round_.pk, eta=round_.closes_at)
+        _enqueue(tasks.close_round, round_.pk, eta=round_.closes_at + close_grace())
         if has_bots:
             _enqueue(tasks.bots_play_round, round_.pk)
         publish(session.pk, frames.stage_event(session))
@@ -276,11 +276,14 @@ def _open_round(session: QuizSession, *, index: int) -> None:
 
 
 def _close_round(session: QuizSession) -> None:
-    round_ = session.current_round
+    # FOR UPDATE on the round waits for every answer being stored for it (each insert
+    # holds a key-share lock on its round until it commits), and an insert still waiting
+    # for this lock finds the round closed: no answer commits after the close, unscored.
+    round_ = Round.objects.select_for_update().get(pk=session.current_round_id)
     now = timezone.now()
     round_.closed_at = now
     round_.save(update_fields=["closed_at"])
-    while answers_score_pending(round_id=round_.pk):
+    while answers_score_pending(round_id=round_.pk, wait=True):
         pass
     session.state = State.QUESTION_CLOSED
     session.advance_at = now + timedelta(seconds=settings.ELSA["REVEAL_SECONDS"])
@@ -353,7 +356,9 @@ def answer_submit(
 
 # The rule for accepting an answer, in one statement: the session's question is open, not
 # closed early, not past its deadline at the server's receive time, the choice is one of
-# its choices, and the participant has not answered it. Hot path: one round trip.
+# its choices, and the participant has not answered it. Hot path: one round trip. The
+# key-share lock on the round (which the foreign key check takes anyway) makes a close
+# wait for this insert, or this insert see the close (_close_round).
 _INSERT_ANSWER = """
     INSERT INTO quizzes_answer (participant_id, round_id, choice_id, received_at)
     SELECT %s, r.id, c.id, %s
@@ -361,6 +366,7 @@ _INSERT_ANSWER = """
     JOIN quizzes_round r ON r.id = s.current_round_id
     JOIN quizzes_choice c ON c.question_id = r.question_id
     WHERE s.id = %s AND c.id = %s AND s.state = %s AND r.closed_at IS NULL AND r.closes_at >= %s {round}
+    FOR KEY SHARE OF r
     ON CONFLICT (participant_id, round_id) DO NOTHING
     RETURNING id, round_id, (SELECT text FROM quizzes_choice WHERE id = choice_id)
 """
@@ -494,11 +500,13 @@ def score_all_pending(*, seconds: float = 5.0) -> int:
     return scored
 
 
-def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_BATCH) -> set[int]:
+def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_BATCH, wait: bool = False) -> set[int]:
     """Score up to `limit` pending answers (of one round, if given) in one transaction.
 
     Each answer is claimed by a row lock (FOR UPDATE SKIP LOCKED: concurrent workers take
-    different answers) and re-checked as pending, so none is scored twice. Streaks come
+    different answers) and re-checked as pending, so none is scored twice. A round's close
+    waits for the rows a worker holds instead of skipping them (`wait`), so when it
+    commits every answer of the round is scored and its reveal shows each one. Streaks come
     from which choices were right, known without scoring, so the order answers are scored
     in does not matter. Totals are read under lock, written back, and sent to Redis after
     commit as absolute values."""
@@ -509,7 +517,7 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
             pending_qs = pending_qs.filter(round_id=round_id)
         pending = list(
             pending_qs.select_related("choice", "round__question", "round__session")
-            .select_for_update(skip_locked=True, of=("self",))
+            .select_for_update(skip_locked=not wait, of=("self",))
             .order_by("pk")[:limit]
         )
         if not pending:
@@ -579,24 +587,42 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     pending = Answer.objects.filter(scored_at__isnull=True, received_at__lt=stale).count()
     if pending:
         _enqueue(tasks.score_pending)
-    grace = now - timedelta(seconds=1)
-    to_close = list(
-        QuizSession.objects.filter(
-            state=State.QUESTION_OPEN, current_round__closes_at__lt=grace
-        ).values_list("current_round_id", flat=True)
-    )
-    for round_id in to_close:
-        round_close(round_id=round_id)
-    to_advance = list(
-        QuizSession.objects.filter(state=State.QUESTION_CLOSED, advance_at__lt=grace).values_list(
-            "pk", "current_round_id"
-        )
-    )
-    for session_id, round_id in to_advance:
-        session_advance(session_id=session_id, round_id=round_id)
-    if pending or to_close or to_advance:
-        log_event(log, "sweep", pending=pending, closed=len(to_close), advanced=len(to_advance))
-    return {"pending": pending, "closed": len(to_close), "advanced": len(to_advance)}
+    moved = sessions_move_on(now=now, grace=timedelta(seconds=1))
+    if pending or moved["closed"] or moved["advanced"]:
+        log_event(log, "sweep", pending=pending, **moved)
+    return {"pending": pending, **moved}
+
+
+def close_grace() -> timedelta:
+    """How long after a question's deadline its timer closes it: an answer the server
+    received just before the deadline still has time to be stored."""
+    return timedelta(seconds=settings.ELSA["CLOSE_GRACE_SECONDS"])
+
+
+def sessions_move_on(
+    *, session_ids: list[int] | None = None, now: datetime | None = None, grace: timedelta | None = None
+) -> dict[str, int]:
+    """Close every question whose time is up and open the next question of every session
+    whose reveal has ended (of `session_ids`, or of all sessions).
+
+    Decision 10: whoever sees a deadline pass first moves the session on: each web process
+    for the sessions it serves, a worker's timer, the sweep, `manage.py simulate`. The
+    services lock the session row and check its state, so one of them does it, once, and
+    the others find nothing to do."""
+    now = now or timezone.now()
+    close_before = now - (close_grace() if grace is None else grace)
+    advance_before = now - (grace or timedelta(0))
+    sessions = QuizSession.objects.all() if session_ids is None else QuizSession.objects.filter(pk__in=session_ids)
+    moved = {"closed": 0, "advanced": 0}
+    to_close = sessions.filter(state=State.QUESTION_OPEN, current_round__closes_at__lt=close_before)
+    for round_id in list(to_close.values_list("current_round_id", flat=True)):
+        moved["closed"] += round_close(round_id=round_id)
+    # Read after the closes: a caller far behind (a sweep after an outage) may find a
+    # reveal over as soon as it has closed the question.
+    to_advance = sessions.filter(state=State.QUESTION_CLOSED, advance_at__lt=advance_before)
+    for session_id, round_id in list(to_advance.values_list("pk", "current_round_id")):
+        moved["advanced"] += session_advance(session_id=session_id, round_id=round_id)
+    return moved
 
 
 def leaderboard_rebuild(*, session_id: int) -> None:

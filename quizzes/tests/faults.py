@@ -8,6 +8,7 @@ PostgreSQL or Redis, and everything is stopped when the test ends, however it en
 
 from __future__ import annotations
 
+import base64
 import http.cookiejar
 import json
 import os
@@ -15,116 +16,16 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[2]
-PYTHON = sys.executable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-class Process:
-    """A child process in its own process group, its output appended to one log file."""
-
-    def __init__(self, name: str, command: list[str], *, env: dict, log_path: Path,
-                 ready: Callable[["Process"], bool], start_timeout: float = 40.0):
-        self.name, self.command, self.env, self.log_path = name, command, env, log_path
-        self.ready, self.start_timeout = ready, start_timeout
-        self.popen: subprocess.Popen | None = None
-        self._log = None
-        self._offset = 0
-
-    def start(self) -> "Process":
-        assert not self.running(), f"{self.name} is already running"
-        self._log = open(self.log_path, "ab")
-        self._offset = self._log.tell()
-        self._log.write(f"\n===== {time.strftime('%H:%M:%S')} start {self.name}: {' '.join(self.command)}\n".encode())
-        self._log.flush()
-        self.popen = subprocess.Popen(self.command, cwd=ROOT, env=self.env, stdout=self._log,
-                                      stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + self.start_timeout
-        while not self.ready(self):
-            if self.popen.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"{self.name} did not start:\n{self.tail()}")
-            time.sleep(0.1)
-        return self
-
-    def output(self) -> str:
-        """What this process wrote since its latest start."""
-        try:
-            with open(self.log_path, "rb") as log:
-                log.seek(self._offset)
-                return log.read().decode(errors="replace")
-        except FileNotFoundError:
-            return ""
-
-    def tail(self, lines: int = 80) -> str:
-        try:
-            text = self.log_path.read_text(errors="replace")
-        except FileNotFoundError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def running(self) -> bool:
-        return self.popen is not None and self.popen.poll() is None
-
-    def signal_group(self, sig: int) -> None:
-        """Signal this process and every process it started (its own process group)."""
-        if self.popen is None:
-            return
-        try:
-            os.killpg(self.popen.pid, sig)
-        except ProcessLookupError:
-            pass
-
-    def kill(self) -> None:
-        """A crash: SIGKILL to the whole group, no chance to clean up."""
-        self.signal_group(signal.SIGKILL)
-        if self.popen is not None:
-            self.popen.wait(timeout=10)
-        self._close_log()
-
-    def stop(self, grace: float = 8.0) -> None:
-        """A normal stop (SIGTERM), then SIGKILL for whatever is left of the group."""
-        if self.popen is None:
-            return
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(timeout=grace)
-            except subprocess.TimeoutExpired:
-                pass
-        self.signal_group(signal.SIGKILL)
-        try:
-            self.popen.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
-        self._close_log()
-
-    def _close_log(self) -> None:
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+from elsa import processes
+from elsa.processes import PYTHON, ROOT, Process, free_port, port_open
 
 
 # --- Redis ------------------------------------------------------------------------------
@@ -154,6 +55,40 @@ class RedisServer(Process):
                 return bool(c.ping())
         except Exception:
             return False
+
+
+class RabbitServer(Process):
+    """A private RabbitMQ node (the production broker) on its own ports and data folder.
+
+    Started from the Debian package's own script as the current user, so a test can kill
+    it (SIGKILL to its process group: the Erlang VM and its helpers) and start it again on
+    the same ports and data."""
+
+    SCRIPT = "/usr/lib/rabbitmq/bin/rabbitmq-server"
+
+    def __init__(self, workdir: Path):
+        self.port, dist_port = free_port(), free_port()
+        base = workdir / f"rabbitmq-{self.port}"
+        base.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "RABBITMQ_NODENAME": f"elsa-test-{self.port}@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(dist_port),
+            "RABBITMQ_MNESIA_BASE": str(base / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(base / "log"),
+            "RABBITMQ_PID_FILE": str(base / "pid"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(base / "enabled_plugins"),
+            "RABBITMQ_CONFIG_FILE": str(base / "none"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(base / "none-advanced.config"),
+        }
+        super().__init__(f"rabbitmq:{self.port}", [self.SCRIPT], env=env, log_path=workdir / f"rabbitmq-{self.port}.log",
+                         ready=lambda p: "completed with" in p.output() and port_open(self.port),
+                         start_timeout=90.0)
+
+    def url(self) -> str:
+        return f"amqp://guest:guest@127.0.0.1:{self.port}//"
 
 
 # --- PostgreSQL -------------------------------------------------------------------------
@@ -287,28 +222,14 @@ def service_env(*, database_url: str, redis_url: str, broker_url: str, **extra: 
 
 
 def celery_worker(workdir: Path, env: dict, *, name: str = "worker") -> Process:
-    command = [PYTHON, "-m", "celery", "-A", "elsa", "worker", "-l", "info", "-c", "2", "-B",
-               "-s", str(workdir / f"{name}-beat"), "--without-gossip", "--without-mingle",
-               "-n", f"{name}-{os.getpid()}-{free_port()}@%h"]
-    return Process(name, command, env=env, log_path=workdir / f"{name}.log",
-                   ready=lambda p: "ready." in p.output())
+    return processes.celery_worker(name, env=env, log_path=workdir / f"{name}.log",
+                                   beat_schedule=workdir / f"{name}-beat")
 
 
 def web_server(workdir: Path, env: dict, *, port: int | None = None, name: str = "web") -> Process:
     port = port or free_port()
-    command = [PYTHON, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-               "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"]
-
-    def up(process: Process) -> bool:
-        try:
-            return urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    process = Process(name, command, env={**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"},
-                      log_path=workdir / f"{name}.log", ready=up)
-    process.port = port
-    return process
+    return processes.web_server(name, port=port, env={**env, "PUBLIC_URL": f"http://127.0.0.1:{port}"},
+                                log_path=workdir / f"{name}.log")
 
 
 MARK = "@@FAULTS-RESULT@@"
@@ -447,3 +368,106 @@ def flash_text(frame: str) -> str:
     """The message in a frame's #flash, or "" (a locked-in reply clears the flash)."""
     match = FLASH.search(frame)
     return match.group(1).strip() if match else ""
+
+
+# --- Raw WebSockets: clients that misbehave at the TCP level ---------------------------------
+
+
+def raw_ws_open(port: int, path: str, *, cookie: str | None = None, rcvbuf: int | None = None,
+                timeout: float = 10) -> socket.socket:
+    """A WebSocket opened by hand on a plain socket: the handshake is read, nothing more.
+
+    With `rcvbuf`, the kernel's receive buffer is set small before connecting, as on a
+    phone that stops reading: the server's writes back up once it is full."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(timeout)
+    sock.connect(("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    headers = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Upgrade: websocket", "Connection: Upgrade",
+               f"Sec-WebSocket-Key: {key}", "Sec-WebSocket-Version: 13", f"Origin: http://127.0.0.1:{port}"]
+    if cookie:
+        headers.append(f"Cookie: {cookie}")
+    sock.sendall(("\r\n".join(headers) + "\r\n\r\n").encode())
+    response = b""
+    while b"\r\n\r\n" not in response:
+        chunk = sock.recv(1)  # byte by byte: not one byte of the first frame is read
+        if not chunk:
+            raise ConnectionError(f"closed during the handshake: {response!r}")
+        response += chunk
+    assert response.startswith(b"HTTP/1.1 101"), response
+    return sock
+
+
+def raw_ws_send_text(sock, text: str) -> None:
+    """One masked text frame, as a client must send it."""
+    payload = text.encode()
+    mask = os.urandom(4)
+    header = bytes([0x81])
+    if len(payload) < 126:
+        header += bytes([0x80 | len(payload)])
+    else:
+        header += bytes([0x80 | 126]) + struct.pack("!H", len(payload))
+    sock.sendall(header + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload)))
+
+
+def raw_ws_reset(sock) -> None:
+    """Close with a TCP reset (SO_LINGER 0): the server's next write to it fails."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
+def raw_ws_read_until_close(sock, *, timeout: float = 30) -> int | None:
+    """Read frames until the server's close frame; its close code (None if the socket ends
+    without one)."""
+    sock.settimeout(timeout)
+    buffer = b""
+
+    def take(n: int) -> bytes:
+        nonlocal buffer
+        while len(buffer) < n:
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise EOFError
+            buffer += chunk
+        out, buffer = buffer[:n], buffer[n:]
+        return out
+
+    try:
+        while True:
+            first, second = take(2)
+            length = second & 0x7F
+            if length == 126:
+                length = struct.unpack("!H", take(2))[0]
+            elif length == 127:
+                length = struct.unpack("!Q", take(8))[0]
+            payload = take(length)
+            if first & 0x0F == 0x8:
+                return struct.unpack("!H", payload[:2])[0] if len(payload) >= 2 else None
+    except (EOFError, ConnectionError):
+        return None
+
+
+def metric(port: int, name: str, **labels: str) -> float:
+    """One sample from a web process's /metrics."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    wanted = name + ("{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}" if labels else "")
+    for line in text.splitlines():
+        if line.startswith(wanted + " "):
+            return float(line.split()[-1])
+    raise AssertionError(f"{wanted} not in /metrics")
+
+
+def signed_player_cookie(code: str, participant_id: int) -> str:
+    """The cookie a browser holds after joining: made here as the server signs it (the test
+    process and the servers it starts share settings), so hundreds of players need no form."""
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+
+    from quizzes.identity import remember_participant
+
+    store = SessionStore()
+    remember_participant(store, code, participant_id)
+    store.save()
+    return f"sessionid={store.session_key}"

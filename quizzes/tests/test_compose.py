@@ -210,7 +210,7 @@ def _ensure_django_settings():
 
 def test_compose_file_uses_the_compose_spec_without_version_key(compose):
     assert "version" not in compose
-    for required in ("db", "redis", "migrate", "web", "lb", "worker", "beat"):
+    for required in ("db", "redis", "rabbitmq", "migrate", "web", "lb", "worker", "beat"):
         assert required in compose["services"], f"service {required!r} missing"
 
 
@@ -226,6 +226,24 @@ def test_every_long_running_service_has_a_healthcheck(services):
         assert not healthcheck.get("disable"), f"service {name!r} disables its healthcheck"
         test = healthcheck.get("test")
         assert test and test != ["NONE"], f"service {name!r} has an empty healthcheck"
+
+
+def test_every_long_running_service_restarts_when_it_exits(services):
+    # A web server, worker, beat, broker or database that crashes comes back by itself,
+    # as `make demo`'s supervisor does on one machine.
+    one_shot = _one_shot_services(services)
+    for name, service in services.items():
+        if name not in one_shot:
+            assert service.get("restart") in ("unless-stopped", "always"), f"{name} has no restart policy"
+
+
+def test_the_production_broker_is_rabbitmq_and_workers_wait_for_it(services):
+    for name, service in _app_services(services).items():
+        broker = urlsplit(_environment(service)["CELERY_BROKER_URL"])
+        assert broker.scheme == "amqp" and broker.hostname in services, f"{name}: {broker.geturl()}"
+        assert services[broker.hostname]["image"].startswith("rabbitmq:")
+    for name in _services_running(services, _is_celery("worker")) + _services_running(services, _is_celery("beat")):
+        assert "rabbitmq" in services[name]["depends_on"], f"{name} starts before the broker is up"
 
 
 def test_depends_on_names_existing_services_and_waits_for_health(services):

@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from conftest import ROOT
 from elsa.logs import JsonFormatter, event
 from leaderboard import metrics
-from leaderboard.hub import send_all
+from leaderboard.hub import Outlet, send_all
 from quizzes import services
 from quizzes.models import Answer
 
@@ -162,19 +162,20 @@ def test_scoring_lag_is_the_age_of_the_oldest_pending_answer_and_zero_when_none_
 @pytest.mark.asyncio
 async def test_frames_are_counted_once_per_socket_written_by_send_all():
     class Client_:
-        kind, participant_id, pending = "screen", None, None
+        kind, participant_id = "screen", None
 
         def __init__(self):
             self.frames = []
+            self.outlet = Outlet(self.send, on_stuck=lambda: None)
 
-        async def push(self, frame):
-            self.frames.append(frame)
+        async def send(self, message):
+            self.frames.append(message["text"])
 
     clients = [Client_(), Client_(), Client_()]
     sent = lambda: metrics.REGISTRY.get_sample_value("elsa_frames_sent_total")  # noqa: E731
     before = sent()
-    await send_all(clients, "<p>x</p>")
-    await send_all([], "<p>y</p>")
+    send_all(clients, "board", "<p>x</p>")
+    send_all([], "board", "<p>y</p>")
     assert sent() == before + 3
     assert all(c.frames == ["<p>x</p>"] for c in clients)
 

@@ -1,7 +1,9 @@
 """Fill a live session with simulated players and run it to the end.
 
 The players are driven by Celery tasks that answer through the same service as a
-person (quizzes.tasks.bot_answer), so a Celery worker must be running.
+person (quizzes.tasks.bot_answer), so they answer only while a Celery worker runs. The
+command also moves the session on when its deadlines pass, as every web process does for
+the sessions it serves: with no worker the quiz still runs to its end, unanswered.
 """
 
 import random
@@ -97,6 +99,7 @@ class Command(BaseCommand):
         last, last_change = None, time.monotonic()
         total = session.quiz.questions.count()
         while True:
+            services.sessions_move_on(session_ids=[session.pk])
             session.refresh_from_db()
             if session.state == State.FINISHED:
                 return
@@ -112,7 +115,7 @@ class Command(BaseCommand):
                 session.current_round.question.time_limit_seconds if session.current_round_id else 0
             ):
                 raise CommandError(
-                    f"Session {session.code} has not moved for {timeout:g} s: is a Celery worker running?"
+                    f"Session {session.code} has not moved for {timeout:g} s: is the database reachable?"
                 )
             time.sleep(0.5)
 
