@@ -219,6 +219,7 @@ class Supervisor:
                         continue
                     code = process.popen.returncode
                     self.say(f"{process.name} exited (code {code}); restarting it")
+                    process.signal_group(signal.SIGKILL)  # what it left behind (a pool, a beat)
                     time.sleep(backoff.get(process.name, 0.0))
                     try:
                         process.start()
