@@ -33,6 +33,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
     session_id: int | None = None
     session_code: str | None = None  # for log lines
     outlet: Outlet | None = None
+    closing = False
 
     async def __call__(self, scope, receive, send):
         # However the socket ends (a close, a reply that fails because the client is
@@ -46,6 +47,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
     def leave(self) -> None:
         if self.session_id is not None:
             hub.detach(self.session_id, self)
+
+    async def close(self, code=None, reason=None) -> None:
+        """Close once: the server refuses a second close (and any send after it)."""
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def websocket_receive(self, message) -> None:
+        if not self.closing:  # messages still in flight after our close are dropped
+            await super().websocket_receive(message)
 
     async def go_live(self, session_id: int, snapshot) -> None:
         """Accept, join the room, then send the snapshot before any frame pushed meanwhile."""
