@@ -18,8 +18,9 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Static files are baked into the image; the dummy key exists only for this build step
-# (DEBUG is off and ELSA_REQUIRE_SECRET_KEY is unset here, so settings import cleanly).
+# Static files are baked into the image; this throwaway key exists only for this build
+# step. Running the image needs a real SECRET_KEY: without one (or with the development
+# key) and DEBUG off, settings refuse to start.
 RUN SECRET_KEY=collectstatic-build-only-not-secret DEBUG=0 \
     python manage.py collectstatic --noinput \
     && rm -f db.sqlite3

@@ -60,11 +60,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# The key signs the cookie that says which participant a browser is: anyone who knows it
+# can be any player. The development key is public (it is in this file), so it is used
+# only with DEBUG on; without DEBUG a missing or development key stops the process.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("ELSA_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+if SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a secret random value when DEBUG is off "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -149,8 +156,21 @@ SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 7
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# HTTPS=1: browsers reach the site over TLS (ended by nginx or a proxy in front of it,
+# docs/security.md). Cookies then travel only over TLS, plain HTTP is redirected, and
+# browsers are told to use HTTPS only (HSTS). The healthchecks reach each replica over
+# plain HTTP inside the network, so they are not redirected.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+# Preloading puts the domain into browsers' built-in lists, hard to undo: the operator
+# chooses it (HSTS_PRELOAD=1) for their own domain; it is not a default to warn about.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGIN_URL = "/admin/login/"
 
