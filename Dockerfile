@@ -29,8 +29,9 @@ USER elsa
 
 EXPOSE 8000
 
-# --forwarded-allow-ips: the only thing that reaches web is the nginx lb on the compose
-# network (web publishes no host port), so trust its X-Forwarded-* headers.
+# X-Forwarded-* headers are trusted from 127.0.0.1 only (uvicorn's default); compose
+# names its lb with --forwarded-allow-ips. Never "*": any client could then choose the
+# address that the join limits count against.
 CMD ["uvicorn", "elsa.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log", \
-     "--proxy-headers", "--forwarded-allow-ips", "*"]
+     "--proxy-headers"]

@@ -511,3 +511,49 @@ def test_django_deploy_checks_pass_with_composes_environment(services):
                               cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
         assert "no issues" in done.stdout, done.stdout
+
+
+def test_uvicorn_trusts_forwarded_headers_from_the_lb_only(compose, services):
+    import ipaddress
+
+    lb_address = services["lb"]["networks"]["default"]["ipv4_address"]
+    subnets = [ipaddress.ip_network(c["subnet"]) for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert any(ipaddress.ip_address(lb_address) in subnet for subnet in subnets)
+    for where, argv in _every_argv(services):
+        args = _uvicorn_argv(argv)
+        if args is None:
+            continue
+        trusted = _uvicorn_params(args)["forwarded_allow_ips"]
+        if where == "Dockerfile CMD":
+            assert trusted is None, "outside compose, uvicorn's default (127.0.0.1) is the only trusted proxy"
+        else:
+            assert trusted == lb_address, f"{where}: --forwarded-allow-ips {trusted!r} is not the lb"
+
+
+def _nginx_directives() -> dict[str, list[str]]:
+    conf = "\n".join(line.split("#", 1)[0] for line in NGINX_PATH.read_text().splitlines())
+    found: dict[str, list[str]] = {}
+    for name, value in re.findall(r"^\s*(\w+)\s+([^;{]*);", conf, re.M):
+        found.setdefault(name, []).append(value.strip())
+    return found
+
+
+def test_nginx_sets_the_client_address_it_saw_instead_of_appending_to_the_clients():
+    headers = dict(value.split(None, 1) for value in _nginx_directives()["proxy_set_header"])
+    assert headers["X-Forwarded-For"] == "$remote_addr"
+    assert headers["X-Real-IP"] == "$remote_addr"
+    assert "$proxy_add_x_forwarded_for" not in NGINX_PATH.read_text().split("#")[0]
+
+
+def test_nginx_drops_slow_clients():
+    directives = _nginx_directives()
+
+    def seconds(name: str) -> int:
+        value = directives[name][0]
+        return int(value[:-1]) * (60 if value.endswith("m") else 1) if value[-1] in "sm" else int(value)
+
+    assert seconds("client_header_timeout") <= 15
+    assert seconds("client_body_timeout") <= 15
+    assert seconds("send_timeout") <= 60
+    assert seconds("keepalive_timeout") <= 30
+    assert directives["client_max_body_size"][0] in ("16k", "32k", "64k")
