@@ -224,8 +224,10 @@ ELSA = {
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
     "WS_MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 4096, minimum=256),
-    # Join attempts per client address per minute (0: no limit); a class may share one.
-    "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 120),
+    # Attempts to join one session per client address per minute (0: no limit): a whole
+    # school may share one address. Wrong codes have their own, tight budget per address.
+    "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 600),
+    "JOIN_GUESSES_PER_MINUTE": env_int("JOIN_GUESSES_PER_MINUTE", 20),
     "WS_MESSAGES_PER_SECOND": env_float("WS_MESSAGES_PER_SECOND", 3.0),
     "WS_MESSAGE_BURST": env_int("WS_MESSAGE_BURST", 6, minimum=1),
     "PUBLIC_URL": env_str("PUBLIC_URL", "http://127.0.0.1:8000"),

@@ -32,16 +32,18 @@ def home(request):
 @require_POST
 def join(request):
     form = JoinForm(request.POST)
-    if not services.join_attempt_allowed(client=request.META.get("REMOTE_ADDR", "")):
-        form.add_error(None, "Too many join attempts from this network. Wait a minute and try again.")
-        return render(request, "quizzes/home.html", {"form": form}, status=429)
     if form.is_valid():
         code = services.clean_code(form.cleaned_data["code"])
         if selectors.participant_in(participant_id=joined_participant_id(request.session, code) or 0, code=code):
             return redirect("quizzes:play", code=code)
         try:
-            participant = services.participant_join(code=code, nickname=form.cleaned_data["nickname"])
+            participant = services.participant_join(
+                code=code, nickname=form.cleaned_data["nickname"], client=request.META.get("REMOTE_ADDR", "")
+            )
         except services.JoinError as error:
+            if error.code == "throttled":
+                form.add_error(None, error.message)
+                return render(request, "quizzes/home.html", {"form": form}, status=429)
             form.add_error("nickname" if error.code == "nickname" else "code", error.message)
         else:
             remember_participant(request.session, code, participant.pk)

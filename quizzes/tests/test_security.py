@@ -10,7 +10,10 @@ import sys
 import pytest
 
 from conftest import ROOT
-from elsa import demo, settings as elsa_settings
+from elsa import demo
+
+# The key the repository used to fall back on: public, so nobody may run with it.
+DEVELOPMENT_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 
 # --- 3. SECRET_KEY ------------------------------------------------------------------------
 
@@ -23,7 +26,7 @@ def settings_import(**env: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("key", [None, "", elsa_settings.DEVELOPMENT_SECRET_KEY], ids=["unset", "empty", "development"])
+@pytest.mark.parametrize("key", [None, "", DEVELOPMENT_KEY], ids=["unset", "empty", "development"])
 def test_without_debug_the_settings_refuse_a_missing_or_development_secret_key(key):
     done = settings_import(**({} if key is None else {"SECRET_KEY": key}))
     assert done.returncode != 0
@@ -37,9 +40,119 @@ def test_a_real_key_starts_and_debug_alone_may_use_the_development_key():
 
 def test_the_demo_makes_its_own_key_once_and_keeps_it_private(tmp_path):
     first = demo.kept_secret_key(tmp_path)
-    assert len(first) >= 50 and first != elsa_settings.DEVELOPMENT_SECRET_KEY
+    assert len(first) >= 50 and first != DEVELOPMENT_KEY
     assert demo.kept_secret_key(tmp_path) == first  # kept: cookies survive a restart
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
     other = tmp_path / "other"
     other.mkdir()
     assert demo.kept_secret_key(other) != first  # random, not a constant
+
+
+# --- 1. X-Forwarded-For -------------------------------------------------------------------
+
+
+def compose_web_command(port: int) -> list[str]:
+    """compose's web command as a test can run it: its flags, loopback and a free port."""
+    from .test_compose import COMPOSE_PATH, _as_argv
+
+    import yaml
+
+    argv = _as_argv(yaml.safe_load(COMPOSE_PATH.read_text())["services"]["web"]["command"])
+    assert argv[0] == "uvicorn"
+    argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
+    return [sys.executable, "-m", *argv]
+
+
+def guesses_from_forged_addresses(tmp_path, command: list[str]) -> list[int]:
+    """Four wrong codes, each claiming another client address in X-Forwarded-For."""
+    from . import faults
+
+    port = int(command[command.index("--port") + 1])
+    env = faults.service_env(database_url=_test_database_url(), redis_url=os.environ["REDIS_URL"],
+                             broker_url=os.environ["CELERY_BROKER_URL"], JOIN_GUESSES_PER_MINUTE="3")
+    web = faults.Process("web", command, env=env, log_path=tmp_path / "web.log",
+                         ready=lambda p: faults.port_open(port))
+    web.start()
+    try:
+        browser = faults.Browser(f"http://127.0.0.1:{port}")
+        token = browser.csrf_token("/")
+        return [browser.request("POST", "/join", {"code": "ZZZZZ9", "nickname": "Ann", "csrfmiddlewaretoken": token},
+                                headers={"X-Forwarded-For": f"198.51.100.{n}"})[0] for n in range(1, 5)]
+    finally:
+        web.stop()
+
+
+def _test_database_url() -> str:
+    from conftest import _test_database_url as url
+
+    return url()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_forged_x_forwarded_for_from_anyone_but_the_lb_is_ignored(tmp_path):
+    # compose's own uvicorn flags: the test connects from 127.0.0.1, which is not the lb,
+    # so every guess counts against 127.0.0.1 whatever address the header names.
+    assert guesses_from_forged_addresses(tmp_path, compose_web_command(faults_port())) == [400, 400, 400, 429]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_lbs_x_forwarded_for_is_trusted(tmp_path):
+    # The control: were 127.0.0.1 the lb, each named address would have its own budget.
+    command = compose_web_command(faults_port())
+    command[command.index("--forwarded-allow-ips") + 1] = "127.0.0.1"
+    assert guesses_from_forged_addresses(tmp_path, command) == [400, 400, 400, 400]
+
+
+def faults_port() -> int:
+    from .faults import free_port
+
+    return free_port()
+
+
+# --- 2. Join limits -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def quiz_session(db):
+    from quizzes import services
+
+    from .helpers import make_quiz
+
+    return services.session_create(quiz=make_quiz(questions=1))
+
+
+def join(code: str, nickname: str, address: str) -> int:
+    from django.test import Client
+
+    return Client().post("/join", {"code": code, "nickname": nickname}, REMOTE_ADDR=address).status_code
+
+
+def test_a_school_of_300_behind_one_address_all_join_within_a_minute(quiz_session):
+    statuses = [join(quiz_session.code, f"Pupil {n}", "203.0.113.10") for n in range(300)]
+    assert statuses == [302] * 300
+    assert quiz_session.participants.count() == 300
+
+
+def test_wrong_codes_have_a_tight_budget_per_address_and_no_oracle(quiz_session, settings):
+    guesses = [join(f"ZZZZ{n:02d}", "Eve", "203.0.113.66") for n in range(20)]
+    assert guesses == [400] * 20
+    # Past the budget a right code is refused as well, or the refusal would tell them apart.
+    from django.test import Client
+
+    refused = Client().post("/join", {"code": quiz_session.code, "nickname": "Eve"}, REMOTE_ADDR="203.0.113.66")
+    assert refused.status_code == 429 and "Too many wrong codes" in refused.content.decode()
+    # Nobody else's budget: another address joins at once.
+    assert join(quiz_session.code, "Ann", "198.51.100.20") == 302
+    assert list(quiz_session.participants.values_list("nickname", flat=True)) == ["Ann"]
+
+
+def test_wrong_codes_and_other_sessions_do_not_use_up_a_sessions_join_budget(quiz_session, settings):
+    from quizzes import services
+
+    from .helpers import make_quiz
+
+    settings.ELSA = {**settings.ELSA, "JOINS_PER_MINUTE": 5}
+    other = services.session_create(quiz=make_quiz(questions=1))
+    assert [join(f"ZZZZ{n:02d}", "x", "203.0.113.7") for n in range(10)] == [400] * 10
+    assert [join(other.code, f"o{n}", "203.0.113.7") for n in range(6)] == [302] * 5 + [429]
+    assert [join(quiz_session.code, f"p{n}", "203.0.113.7") for n in range(5)] == [302] * 5
