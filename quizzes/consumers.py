@@ -10,7 +10,7 @@ from leaderboard import metrics
 from leaderboard.consumers import LiveConsumer, TokenBucket
 from leaderboard.hub import hub
 
-from . import frames, selectors, services
+from . import frames, hosting, selectors, services
 from .identity import joined_participant_id
 
 # Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
@@ -106,8 +106,9 @@ class HostConsumer(LiveConsumer):
     kind = "host"
 
     async def connect(self) -> None:
+        # Watching is enough: the host socket only listens; controls are HTTP (host_next).
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
+        if user is None or not hosting.may_watch(user):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])

@@ -21,6 +21,7 @@ class Quiz(models.Model):
     class Meta:
         verbose_name_plural = "quizzes"
         ordering = ["title"]
+        permissions = [("host_quiz", "Can host live sessions of quizzes")]
 
     def __str__(self) -> str:
         return self.title

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard import board
 
-from . import frames, selectors, services
+from . import frames, hosting, selectors, services
 from .forms import JoinForm
 from .identity import joined_participant_id, remember_participant
 
@@ -66,7 +66,8 @@ def play(request, code: str):
 @require_GET
 def host(request, code: str):
     session = _session_or_404(code)
-    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session)}
+    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session),
+               "controls": hosting.may_control(request.user, session)}
     return render(request, "quizzes/host.html", context)
 
 
@@ -74,6 +75,8 @@ def host(request, code: str):
 @require_POST
 def host_next(request, code: str):
     session = _session_or_404(code)
+    if not hosting.may_control(request.user, session):
+        return HttpResponse(frames.flash("Only this session's host can move it on."), status=403)
     try:
         services.session_next(session_id=session.pk)
     except services.HostError as error:

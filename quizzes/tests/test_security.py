@@ -156,3 +156,86 @@ def test_wrong_codes_and_other_sessions_do_not_use_up_a_sessions_join_budget(qui
     assert [join(f"ZZZZ{n:02d}", "x", "203.0.113.7") for n in range(10)] == [400] * 10
     assert [join(other.code, f"o{n}", "203.0.113.7") for n in range(6)] == [302] * 5 + [429]
     assert [join(quiz_session.code, f"p{n}", "203.0.113.7") for n in range(5)] == [302] * 5
+
+
+# --- 4. Host permissions ------------------------------------------------------------------
+
+
+def logged_in(user):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def press_next(user, session) -> int:
+    return logged_in(user).post(f"/host/{session.code}/next").status_code
+
+
+@pytest.mark.django_db
+def test_only_the_sessions_host_or_a_superuser_presses_next():
+    from django.contrib.auth.models import User
+
+    from quizzes import services
+
+    from .helpers import make_host, make_quiz
+
+    host = make_host("host")
+    session = services.session_create(quiz=make_quiz(questions=3), host=host)
+    bare_staff = User.objects.create_user("staff", password="pw", is_staff=True)
+    other_host = make_host("other")
+
+    assert press_next(bare_staff, session) == 403
+    assert press_next(other_host, session) == 403
+    session.refresh_from_db()
+    assert session.state == "lobby"  # a refused click changes nothing
+
+    assert press_next(host, session) == 204
+    session.refresh_from_db()
+    assert session.state == "open"
+    superuser = User.objects.create_superuser("root", "root@example.com", "pw")
+    assert press_next(superuser, session) == 204
+    session.refresh_from_db()
+    assert session.state == "closed"
+
+
+@pytest.mark.django_db
+def test_other_staff_watch_the_host_screen_without_its_controls():
+    from django.contrib.auth.models import User
+
+    from quizzes import services
+
+    from .helpers import make_host, make_quiz
+
+    host = make_host("host")
+    session = services.session_create(quiz=make_quiz(questions=1), host=host)
+    watcher = User.objects.create_user("staff", password="pw", is_staff=True)
+
+    watched = logged_in(watcher).get(f"/host/{session.code}").content.decode()
+    assert session.code in watched and "is-watching" in watched and "You are watching" in watched
+    hosted = logged_in(host).get(f"/host/{session.code}").content.decode()
+    assert "is-watching" not in hosted and "Start the quiz" in hosted
+
+
+@pytest.mark.django_db
+def test_starting_a_session_from_the_admin_needs_the_host_permission():
+    from django.contrib.auth.models import Permission, User
+
+    from quizzes.models import QuizSession
+
+    from .helpers import make_host, make_quiz
+
+    quiz = make_quiz(questions=1)
+    editor = User.objects.create_user("editor", password="pw", is_staff=True)
+    editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_quiz", "change_quiz"]))
+    action = {"action": "start_live_session", "_selected_action": [quiz.pk]}
+
+    logged_in(editor).post("/admin/quizzes/quiz/", action)
+    assert not QuizSession.objects.exists()
+
+    host = make_host("host")
+    host.user_permissions.add(Permission.objects.get(codename="view_quiz"))
+    response = logged_in(host).post("/admin/quizzes/quiz/", action)
+    session = QuizSession.objects.get()
+    assert response["Location"] == f"/host/{session.code}" and session.host == host
