@@ -5,6 +5,7 @@ environment (SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, DEBUG).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -85,6 +86,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",
     "quizzes",
     "leaderboard",
 ]
@@ -101,7 +103,24 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin logins are throttled by django-axes: after AXES_FAILURE_LIMIT wrong passwords a
+# (username, client address) pair is locked out for AXES_COOLOFF_TIME. Locking the pair,
+# not the username or the address alone, means an attacker locks out only themselves:
+# the real admin still logs in from their own address, and others behind the attacker's
+# address log in under their own names. The address is uvicorn's client, which comes
+# from X-Forwarded-For only when the lb sent it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "elsa.urls"
 ASGI_APPLICATION = "elsa.asgi.application"

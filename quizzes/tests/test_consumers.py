@@ -25,9 +25,8 @@ def joined_cookie(code: str, nickname: str) -> bytes:
 
 
 def staff_cookie() -> bytes:
-    User.objects.create_user("host", password="pw", is_staff=True)
     client = Client()
-    assert client.login(username="host", password="pw")
+    client.force_login(User.objects.create_user("host", password="pw", is_staff=True))
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 

@@ -160,9 +160,8 @@ def test_the_player_page_shows_a_hostile_nickname_as_text(session, hostile):
 
 
 def test_the_host_screen_shows_hostile_nicknames_as_text_in_roster_and_podium(session, hostile):
-    User.objects.create_user("teacher", password="pw", is_staff=True)
     staff = Client()
-    staff.login(username="teacher", password="pw")
+    staff.force_login(User.objects.create_user("teacher", password="pw", is_staff=True))
 
     lobby = staff.get(f"/host/{session.code}").content.decode()
     roster = lobby[lobby.index('id="roster"'):lobby.index('id="leaderboard"')]

@@ -239,3 +239,37 @@ def test_starting_a_session_from_the_admin_needs_the_host_permission():
     response = logged_in(host).post("/admin/quizzes/quiz/", action)
     session = QuizSession.objects.get()
     assert response["Location"] == f"/host/{session.code}" and session.host == host
+
+
+# --- 5. Admin login throttle --------------------------------------------------------------
+
+
+def admin_login(username: str, password: str, address: str):
+    from django.test import Client
+
+    client = Client()
+    response = client.post("/admin/login/?next=/admin/", {"username": username, "password": password,
+                                                          "next": "/admin/"}, REMOTE_ADDR=address)
+    return response, client
+
+
+@pytest.mark.django_db
+def test_wrong_admin_passwords_lock_that_username_from_that_address_only():
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("admin", "admin@example.com", "the-right-password")
+    User.objects.create_user("teacher", password="teachers-password", is_staff=True)
+    attacker = "203.0.113.99"
+
+    statuses = [admin_login("admin", f"guess-{n}", attacker)[0].status_code for n in range(30)]
+    assert statuses[0] == 200 and statuses[-1] == 429  # the form again, then locked out
+    locked, client = admin_login("admin", "the-right-password", attacker)
+    assert locked.status_code == 429 and client.get("/admin/").status_code == 302  # not logged in
+
+    # The real admin, from their own address, logs in as usual.
+    admin, client = admin_login("admin", "the-right-password", "198.51.100.4")
+    assert admin.status_code == 302 and admin["Location"] == "/admin/"
+    assert client.get("/admin/").status_code == 200
+    # And someone else behind the attacker's address logs in under their own name.
+    teacher, _ = admin_login("teacher", "teachers-password", attacker)
+    assert teacher.status_code == 302
