@@ -30,7 +30,10 @@ def bench_env(database_url: str, redis_url: str, broker_url: str, **extra: str) 
         "CELERY_BROKER_URL": broker_url,
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
-        "JOINS_PER_MINUTE": "0",  # thousands of players join from one loopback address
+        # Thousands of players join and play from one loopback address.
+        "JOINS_PER_MINUTE": "0",
+        "WS_SOCKETS_PER_ADDRESS": "0",
+        "WS_ADDRESS_MESSAGES_PER_SECOND": "0",
         **extra,
     }
 

@@ -121,6 +121,7 @@ AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in the logs
 
 ROOT_URLCONF = "elsa.urls"
 ASGI_APPLICATION = "elsa.asgi.application"
@@ -247,8 +248,14 @@ ELSA = {
     # school may share one address. Wrong codes have their own, tight budget per address.
     "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 600),
     "JOIN_GUESSES_PER_MINUTE": env_int("JOIN_GUESSES_PER_MINUTE", 20),
+    # WebSocket budgets per web process (leaderboard/limits.py): messages per participant
+    # (over all their sockets) and per client address (0: no limit), and open sockets.
     "WS_MESSAGES_PER_SECOND": env_float("WS_MESSAGES_PER_SECOND", 3.0),
     "WS_MESSAGE_BURST": env_int("WS_MESSAGE_BURST", 6, minimum=1),
+    "WS_ADDRESS_MESSAGES_PER_SECOND": env_float("WS_ADDRESS_MESSAGES_PER_SECOND", 300.0),
+    "WS_ADDRESS_MESSAGE_BURST": env_int("WS_ADDRESS_MESSAGE_BURST", 600, minimum=1),
+    "WS_SOCKETS_PER_PARTICIPANT": env_int("WS_SOCKETS_PER_PARTICIPANT", 3, minimum=1),
+    "WS_SOCKETS_PER_ADDRESS": env_int("WS_SOCKETS_PER_ADDRESS", 1000),
     "PUBLIC_URL": env_str("PUBLIC_URL", "http://127.0.0.1:8000"),
 }
 

@@ -1,13 +1,12 @@
 """WebSocket transport for live pages. Consumers hold no rules: identity from the scope,
 messages checked for shape, state changes through services, frames from the hub."""
 
-import time
-
 from leaderboard.threads import db
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from quizzes import selectors
 
+from . import limits
 from .hub import hub
 
 
@@ -58,12 +57,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Viewers only listen."""
 
 
-class ScreenConsumer(LiveConsumer):
+class ScreenConsumer(limits.ListenOnly, LiveConsumer):
     """The big-screen leaderboard at /livescore/<code>: HTML fragments for htmx."""
 
     kind = "screen"
 
+    async def disconnect(self, code: int) -> None:
+        limits.sockets.release(self)
+        await super().disconnect(code)
+
     async def connect(self) -> None:
+        if not await limits.sockets.admit(self):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
         session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
         if session is None:
             await self.close(code=4404)
@@ -75,12 +81,19 @@ class ScreenConsumer(LiveConsumer):
         await self.go_live(session.pk, snapshot)
 
 
-class FeedConsumer(LiveConsumer):
+class FeedConsumer(limits.ListenOnly, LiveConsumer):
     """ws://HOST/livescore/<code>: the leaderboard as JSON in the original demo's format."""
 
     kind = "feed"
 
+    async def disconnect(self, code: int) -> None:
+        limits.sockets.release(self)
+        await super().disconnect(code)
+
     async def connect(self) -> None:
+        if not await limits.sockets.admit(self):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
         session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
         if session is None:
             await self.close(code=4404)
@@ -90,21 +103,3 @@ class FeedConsumer(LiveConsumer):
             return await hub.leaderboard_frame(session.pk, json_feed=True)
 
         await self.go_live(session.pk, snapshot)
-
-
-class TokenBucket:
-    """Allows `rate` messages a second with bursts of `burst`."""
-
-    def __init__(self, *, rate: float, burst: int):
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False

@@ -273,3 +273,164 @@ def test_wrong_admin_passwords_lock_that_username_from_that_address_only():
     # And someone else behind the attacker's address logs in under their own name.
     teacher, _ = admin_login("teacher", "teachers-password", attacker)
     assert teacher.status_code == 302
+
+
+# --- 6. WebSocket limits per participant and per address --------------------------------
+
+from channels.db import database_sync_to_async  # noqa: E402
+from channels.testing import WebsocketCommunicator  # noqa: E402
+
+from elsa.asgi import application  # noqa: E402
+
+from .test_consumers import ORIGIN, joined_cookie, make_session, receive_until, staff_cookie  # noqa: E402
+
+
+def socket(path: str, *headers, address: str | None = None) -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(application, path, headers=[ORIGIN, *headers])
+    if address:
+        communicator.scope["client"] = (address, 40000)
+    return communicator
+
+
+async def closed_with(communicator, timeout: float = 5.0) -> int:
+    """The close code the server sent, skipping frames."""
+    while True:
+        output = await communicator.receive_output(timeout=timeout)
+        if output["type"] == "websocket.close":
+            return output.get("code", 1000)
+
+
+async def still_answers(player) -> bool:
+    await player.send_to(text_data='{"choice": "nope"}')
+    return "not one of the choices" in await receive_until(player, "not one of the choices")
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_one_participant_keeps_at_most_three_sockets_and_the_newest_win():
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    opened = []
+    try:
+        for _ in range(5):
+            player = socket(f"/ws/play/{session.code}", (b"cookie", cookie))
+            assert (await player.connect(timeout=5))[0]
+            opened.append(player)
+        assert [await closed_with(p) for p in opened[:2]] == [4409, 4409]
+        for player in opened[2:]:
+            assert await still_answers(player)
+    finally:
+        for player in opened:
+            await player.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_message_budget_is_the_participants_not_each_sockets(settings):
+    settings.ELSA = {**settings.ELSA, "WS_MESSAGES_PER_SECOND": 0.01, "WS_MESSAGE_BURST": 4}  # per participant
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    first, second = (socket(f"/ws/play/{session.code}", (b"cookie", cookie)) for _ in range(2))
+    try:
+        for player in (first, second):
+            await player.connect(timeout=5)
+            await receive_until(player, 'id="stage"')
+        for player in (first, second, first, second):
+            assert await still_answers(player)
+        await second.send_to(text_data='{"choice": "nope"}')  # the 5th message, on another socket
+        assert "Slow down" in await receive_until(second, "Slow down")
+    finally:
+        await first.disconnect()
+        await second.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_one_address_shares_one_message_budget_across_participants(settings):
+    settings.ELSA = {**settings.ELSA, "WS_ADDRESS_MESSAGES_PER_SECOND": 0.01, "WS_ADDRESS_MESSAGE_BURST": 3}
+    session = await make_session()
+    players = []
+    try:
+        for name in ("ann", "bob"):
+            cookie = await database_sync_to_async(joined_cookie)(session.code, name)
+            player = socket(f"/ws/play/{session.code}", (b"cookie", cookie), address="203.0.113.5")
+            await player.connect(timeout=5)
+            await receive_until(player, 'id="stage"')
+            players.append(player)
+        assert await still_answers(players[0]) and await still_answers(players[0])
+        assert await still_answers(players[1])
+        await players[1].send_to(text_data='{"choice": "nope"}')
+        assert "Slow down" in await receive_until(players[1], "Slow down")
+    finally:
+        for player in players:
+            await player.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_an_address_may_hold_only_so_many_sockets(settings):
+    settings.ELSA = {**settings.ELSA, "WS_SOCKETS_PER_ADDRESS": 2}
+    session = await make_session()
+    screens = [socket(f"/ws/livescore/{session.code}", address="203.0.113.5") for _ in range(3)]
+    elsewhere = socket(f"/ws/livescore/{session.code}", address="198.51.100.7")
+    try:
+        assert [(await s.connect(timeout=5))[0] for s in screens] == [True, True, False]
+        assert (await elsewhere.connect(timeout=5))[0]
+        await screens[0].disconnect()
+        again = socket(f"/ws/livescore/{session.code}", address="203.0.113.5")
+        assert (await again.connect(timeout=5))[0]  # a closed socket frees its place
+        await again.disconnect()
+    finally:
+        for s in (*screens[1:], elsewhere):
+            await s.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_refused_messages_cost_no_database_query(monkeypatch):
+    import json
+
+    import quizzes.consumers
+    from quizzes import services
+
+    from .helpers import correct_choice
+
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    await database_sync_to_async(services.session_next)(session_id=session.pk)
+    choice = await database_sync_to_async(correct_choice)(session)
+    player = socket(f"/ws/play/{session.code}", (b"cookie", cookie))
+    await player.connect(timeout=5)
+    await receive_until(player, 'id="stage"')
+    calls = []
+    real_db = quizzes.consumers.db
+    monkeypatch.setattr(quizzes.consumers, "db", lambda f: calls.append(f.__name__) or real_db(f))
+    try:
+        answer = json.dumps({"choice": str(choice.pk), "round": str(session.current_round_id)})
+        await player.send_to(text_data=answer)
+        await receive_until(player, "locked in")
+        assert calls == ["answer_submit"]
+        for _ in range(8):  # the same answer again, then past the budget
+            await player.send_to(text_data=answer)
+        assert "already locked in" in await receive_until(player, "already locked in")
+        await receive_until(player, "Slow down")
+        assert calls == ["answer_submit"]
+    finally:
+        await player.disconnect()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path, cookie", [("/ws/livescore/{code}", None), ("/livescore/{code}", None),
+                                          ("/ws/host/{code}", "staff")])
+async def test_sockets_that_only_listen_are_closed_on_any_message(path, cookie):
+    session = await make_session()
+    headers = [(b"cookie", await database_sync_to_async(staff_cookie)())] if cookie else []
+    listener = socket(path.format(code=session.code), *headers)
+    try:
+        assert (await listener.connect(timeout=5))[0]
+        await listener.receive_from(timeout=5)  # the snapshot
+        await listener.send_to(text_data='{"choice": "1"}')
+        assert await closed_with(listener) == 1008
+    finally:
+        await listener.disconnect()
