@@ -12,6 +12,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 import redis
+import regex
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -27,6 +28,7 @@ from . import frames, tasks
 from .models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
+    NICKNAME_MAX_BYTES,
     NICKNAME_MAX_LENGTH,
     Answer,
     Choice,
@@ -67,20 +69,35 @@ class HostError(QuizError):
 # Letters and digits of any script, spaces and a little punctuation: enough for real
 # names ("Nguyễn Thu-Hà", "O'Brien"), never enough for markup or attributes.
 NICKNAME_PATTERN = re.compile(r"^[\w .'!?-]+$")
+# Letters that show nothing (Hangul fillers U+115F, U+1160, U+3164, U+FFA0) are letters
+# to \w; Unicode marks them, with zero-width and other invisible characters, as default
+# ignorable: "Minh" plus one of them would look exactly like "Minh".
+INVISIBLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
 
 
 def clean_nickname(raw: object) -> str:
+    """The nickname as it will be shown, or a JoinError saying what is wrong with it.
+
+    NFKC folds compatibility forms (fullwidth Ａ, mathematical 𝐀) into the letters they
+    show; look-alikes from other scripts (Cyrillic А) are caught per session by the
+    confusable skeleton (quizzes/lookalikes.py, participant_join)."""
     if not isinstance(raw, str):
         raise JoinError("Choose a nickname.", code="nickname")
     if len(raw) > 200:
         raise JoinError(f"Nicknames are at most {NICKNAME_MAX_LENGTH} characters.", code="nickname")
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in raw):
         raise JoinError("Nicknames cannot contain control characters.", code="nickname")
-    nickname = " ".join(unicodedata.normalize("NFC", raw).split())
+    nickname = " ".join(unicodedata.normalize("NFKC", raw).split())
     if not nickname:
         raise JoinError("Choose a nickname.", code="nickname")
+    if INVISIBLE.search(nickname):
+        raise JoinError("Nicknames cannot contain invisible characters.", code="nickname")
     if len(nickname) > NICKNAME_MAX_LENGTH:
         raise JoinError(f"Nicknames are at most {NICKNAME_MAX_LENGTH} characters.", code="nickname")
+    # Characters beyond the first plane take 4 bytes here and 12 in the JSON feed: a
+    # byte cap keeps every leaderboard frame small whatever the script.
+    if len(nickname.encode()) > NICKNAME_MAX_BYTES:
+        raise JoinError("That nickname is too long. Choose a shorter one.", code="nickname")
     if not NICKNAME_PATTERN.match(nickname) or "_" == nickname:
         raise JoinError(
             "Use letters, digits, spaces and - . ' ! ? only in a nickname.", code="nickname"
@@ -160,8 +177,9 @@ def participant_join(
                 bot_speed=bot_speed or 0.0,
             )
             transaction.on_commit(lambda: _after_join(session, participant))
-    except IntegrityError:
-        raise JoinError("That nickname is taken in this quiz. Choose another.", code="nickname") from None
+    except IntegrityError:  # the same name in another case, or one that looks the same
+        raise JoinError("That nickname, or one that looks the same, is taken in this quiz. Choose another.",
+                        code="nickname") from None
     return participant
 
 

@@ -434,3 +434,60 @@ async def test_sockets_that_only_listen_are_closed_on_any_message(path, cookie):
         assert await closed_with(listener) == 1008
     finally:
         await listener.disconnect()
+
+
+# --- 7. Look-alike and invisible nicknames -------------------------------------------------
+
+
+def join_as(session, nickname: str):
+    from django.test import Client
+
+    return Client().post("/join", {"code": session.code, "nickname": nickname})
+
+
+@pytest.mark.parametrize("first, lookalike", [
+    ("Anna", "\u0410nna"),  # Cyrillic А
+    ("Anna", "\u0391nna"),  # Greek Α
+    ("Anna", "\uff21nna"),  # fullwidth Ａ
+    ("Anna", "\U0001d400nna"),  # mathematical bold 𝐀
+    ("Liam", "L\u0131am"),  # dotless ı
+    ("Minh", "\u041cinh"),  # Cyrillic М
+    ("minh", "m\u0456nh"),  # Cyrillic і
+    ("O'Brien", "0'Brien"),  # digit zero
+])
+def test_a_nickname_that_looks_like_one_already_in_the_session_is_refused(quiz_session, first, lookalike):
+    assert join_as(quiz_session, first).status_code == 302
+    response = join_as(quiz_session, lookalike)
+    assert response.status_code == 400 and "looks the same" in response.content.decode()
+    assert list(quiz_session.participants.values_list("nickname", flat=True)) == [first]
+
+
+@pytest.mark.django_db
+def test_the_same_lookalike_may_play_in_another_session():
+    from quizzes import services
+
+    from .helpers import make_quiz
+
+    one, two = (services.session_create(quiz=make_quiz(questions=1)) for _ in range(2))
+    assert join_as(one, "Anna").status_code == 302 and join_as(two, "\u0410nna").status_code == 302
+
+
+@pytest.mark.parametrize("nickname", ["\u3164", "\u115f", "\u1160", "\uffa0", "\u3164\u3164 \u3164",
+                                      "Minh\u3164", "\u115fMinh", "Mi\u200bnh", "\u2800"])
+def test_invisible_and_filler_nicknames_are_refused(quiz_session, nickname):
+    response = join_as(quiz_session, nickname)
+    assert response.status_code == 400
+    assert not quiz_session.participants.exists()
+
+
+def test_nicknames_are_stored_in_nfkc(quiz_session):
+    assert join_as(quiz_session, "\uff2a\uff4f\uff45 \U0001d5e5").status_code == 302  # Ｊｏｅ 𝗥
+    assert quiz_session.participants.get().nickname == "Joe R"
+
+
+def test_a_nickname_is_capped_by_bytes_as_well_as_characters(quiz_session):
+    long_astral = "\U00020000" * 24  # 24 characters, 96 bytes
+    response = join_as(quiz_session, long_astral)
+    assert response.status_code == 400 and "too long" in response.content.decode()
+    assert join_as(quiz_session, "\U00020000" * 12).status_code == 302  # 48 bytes
+    assert join_as(quiz_session, "Nguyễn Thu-Hà O'Brien").status_code == 302
