@@ -4,7 +4,7 @@ messages checked for shape, state changes through services, frames from the hub.
 from leaderboard.threads import db
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from quizzes import selectors
+from quizzes import services
 
 from . import limits
 from .hub import hub
@@ -70,9 +70,8 @@ class ScreenConsumer(limits.ListenOnly, LiveConsumer):
         if not await limits.sockets.admit(self):
             await self.close(code=limits.CLOSE_POLICY)
             return
-        session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        session = await visited_session(self)
         if session is None:
-            await self.close(code=4404)
             return
 
         async def snapshot() -> str:
@@ -94,12 +93,28 @@ class FeedConsumer(limits.ListenOnly, LiveConsumer):
         if not await limits.sockets.admit(self):
             await self.close(code=limits.CLOSE_POLICY)
             return
-        session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        session = await visited_session(self)
         if session is None:
-            await self.close(code=4404)
             return
 
         async def snapshot() -> str:
             return await hub.leaderboard_frame(session.pk, json_feed=True)
 
         await self.go_live(session.pk, snapshot)
+
+
+async def visited_session(consumer):
+    """The session named in a public socket's URL, or None once the socket is closed.
+
+    Accepting or refusing tells whether a code exists, so unknown codes count against the
+    address's guess budget, as on the public pages (quizzes.services.session_for_visitor)."""
+    client = (consumer.scope.get("client") or ("",))[0]
+    try:
+        session = await db(services.session_for_visitor)(code=consumer.scope["url_route"]["kwargs"]["code"],
+                                                         client=client)
+    except services.JoinError:
+        await consumer.close(code=4429)
+        return None
+    if session is None:
+        await consumer.close(code=4404)
+    return session

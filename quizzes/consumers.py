@@ -108,7 +108,7 @@ def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | Non
         return None
     try:
         message = json.loads(text_data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         return None
     if not isinstance(message, dict) or "choice" not in message:
         return None

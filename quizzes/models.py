@@ -1,3 +1,5 @@
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -8,12 +10,18 @@ from .lookalikes import nickname_key
 # No look-alikes: 0/O, 1/I/L are left out so a code read off a projector is typed right.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
+# The shape of a code in a URL or a form: nothing else (a NUL byte, say) reaches a query.
+JOIN_CODE_PATTERN = rf"[A-Za-z0-9]{{{JOIN_CODE_LENGTH}}}"
 NICKNAME_MAX_LENGTH = 24
 NICKNAME_MAX_BYTES = 48  # UTF-8
 MIN_CHOICES = 2
 MAX_CHOICES = 6
 # Decision 6: higher score first; among equals whoever reached it first, then nickname.
 STANDING_ORDER = ["-score", "score_reached_at", "nickname"]
+
+
+def is_join_code(code: object) -> bool:
+    return isinstance(code, str) and re.fullmatch(JOIN_CODE_PATTERN, code) is not None
 
 
 class Quiz(models.Model):

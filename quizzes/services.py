@@ -36,6 +36,7 @@ from .models import (
     Quiz,
     QuizSession,
     Round,
+    is_join_code,
 )
 
 log = logging.getLogger(__name__)
@@ -184,7 +185,7 @@ def participant_join(
 
 
 def _session_by_code(code: str) -> QuizSession | None:
-    return QuizSession.objects.filter(code=code).first()
+    return QuizSession.objects.filter(code=code).first() if is_join_code(code) else None
 
 
 def session_for_visitor(*, code: str, client: str) -> QuizSession | None:

@@ -84,16 +84,31 @@ def host_next(request, code: str):
     return HttpResponse(status=204)
 
 
+def _visited_session(request, code: str):
+    """The session named in a public page's URL. Whether a code exists is what a guesser
+    wants to know, so unknown codes count against the address's guess budget (429 past it)."""
+    session = services.session_for_visitor(code=code, client=request.META.get("REMOTE_ADDR", ""))
+    if session is None:
+        raise Http404("No quiz has that code.")
+    return session
+
+
 @require_GET
 def qr(request, code: str):
-    session = _session_or_404(code)
+    try:
+        session = _visited_session(request, code)
+    except services.JoinError as error:
+        return HttpResponse(error.message, status=429, content_type="text/plain")
     url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
     return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
 
 
 @require_GET
 def livescore(request, code: str):
-    session = _session_or_404(code)
+    try:
+        session = _visited_session(request, code)
+    except services.JoinError as error:
+        return HttpResponse(error.message, status=429, content_type="text/plain")
     return render(request, "leaderboard/livescore.html", {"session": session, "leaderboard_html": _leaderboard_html(session)})
 
 

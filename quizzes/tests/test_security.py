@@ -491,3 +491,98 @@ def test_a_nickname_is_capped_by_bytes_as_well_as_characters(quiz_session):
     assert response.status_code == 400 and "too long" in response.content.decode()
     assert join_as(quiz_session, "\U00020000" * 12).status_code == 302  # 48 bytes
     assert join_as(quiz_session, "Nguyễn Thu-Hà O'Brien").status_code == 302
+
+
+# --- 8. Small holes -------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("message", ["[" * 2000 + "]" * 2000, '{"choice": ' + "[" * 1900 + "]" * 1900 + "}",
+                                     "[" * 4000])
+async def test_a_deeply_nested_message_is_not_understood_and_changes_nothing(message):
+    from quizzes.models import Answer
+
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    player = socket(f"/ws/play/{session.code}", (b"cookie", cookie))
+    try:
+        await player.connect(timeout=5)
+        await receive_until(player, 'id="stage"')
+        assert len(message) <= 4096  # within the message size cap: parsed, not cut off
+        await player.send_to(text_data=message)
+        assert "not understood" in await receive_until(player, "not understood")
+        assert await still_answers(player)  # the socket lives on
+        assert await database_sync_to_async(Answer.objects.count)() == 0
+    finally:
+        await player.disconnect()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/livescore/AB%00CD", "/qr/AB%00CD.svg", "/play/AB%00CD", "/host/AB%00CD",
+                                  "/host/AB%00CD/next", "/livescore/%00%00%00%00%00%00"])
+def test_a_nul_byte_in_a_code_is_a_404(admin_client, path):
+    response = admin_client.post(path) if path.endswith("/next") else admin_client.get(path)
+    assert response.status_code == 404
+
+
+@pytest.mark.django_db
+def test_a_nul_byte_in_a_code_reaching_a_service_or_selector_is_refused_cleanly(client):
+    from quizzes import selectors, services
+
+    with pytest.raises(services.JoinError):
+        services.participant_join(code="AB\x00CDE", nickname="Ann")
+    assert selectors.session_by_code("AB\x00CDE") is None
+    assert selectors.participant_in(participant_id=1, code="AB\x00CDE") is None
+    assert client.post("/join", {"code": "AB\x00CD", "nickname": "Ann"}).status_code == 400
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("page", ["/livescore/{code}", "/qr/{code}.svg"])
+def test_guessing_codes_through_public_pages_is_throttled_per_address(quiz_session, page):
+    from django.test import Client
+
+    guesser, other = Client(REMOTE_ADDR="203.0.113.44"), Client(REMOTE_ADDR="198.51.100.44")
+    assert [guesser.get(page.format(code=f"ZZZZ{n:02d}")).status_code for n in range(20)] == [404] * 20
+    assert guesser.get(page.format(code=quiz_session.code)).status_code == 429  # no oracle past the budget
+    assert other.get(page.format(code=quiz_session.code)).status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("path", ["/ws/livescore/{code}", "/livescore/{code}"])
+async def test_guessing_codes_through_public_sockets_is_throttled_per_address(settings, path):
+    settings.ELSA = {**settings.ELSA, "JOIN_GUESSES_PER_MINUTE": 3}
+    session = await make_session()
+    codes = []
+    for code in ["ZZZZ01", "ZZZZ02", "ZZZZ03", session.code]:
+        guess = socket(path.format(code=code), address="203.0.113.45")
+        codes.append((await guess.connect(timeout=5))[1])
+    assert codes == [4404, 4404, 4404, 4429]
+    honest = socket(path.format(code=session.code), address="198.51.100.45")
+    assert (await honest.connect(timeout=5))[0]
+    await honest.disconnect()
+
+
+
+
+
+def test_https_turns_on_secure_cookies_hsts_and_the_redirect():
+    code = """
+from django.test import Client
+secure = Client().get("/", secure=True)
+plain = Client().get("/")
+health = Client().get("/healthz")
+print(secure["Strict-Transport-Security"], secure.cookies["csrftoken"]["secure"], plain.status_code, plain["Location"],
+      health.status_code, sep="|")
+"""
+    base = {k: v for k, v in os.environ.items() if k not in ("HTTPS", "HSTS_SECONDS")}
+    done = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + code], cwd=ROOT,
+                          env={**base, "HTTPS": "1", "ALLOWED_HOSTS": "testserver", "DJANGO_SETTINGS_MODULE": "elsa.settings"},
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    hsts, secure_cookie, plain_status, location, health = done.stdout.strip().split("|")
+    assert hsts == "max-age=31536000; includeSubDomains"
+    assert secure_cookie == "True"
+    assert plain_status == "301" and location.startswith("https://")
+    assert health == "200"  # the healthchecks reach replicas over plain HTTP inside the network
