@@ -564,6 +564,18 @@ async def test_guessing_codes_through_public_sockets_is_throttled_per_address(se
     await honest.disconnect()
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+@pytest.mark.parametrize("origin", ["http://127.0.0.1:9999", "https://127.0.0.1:8000", "http://127.0.0.1",
+                                    "http://evil.example", "null", "http://127.0.0.1:8000.evil.example"])
+async def test_every_socket_refuses_an_origin_of_another_scheme_host_or_port(origin):
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    for path in (f"/ws/play/{session.code}", f"/ws/livescore/{session.code}", f"/livescore/{session.code}"):
+        communicator = WebsocketCommunicator(application, path, headers=[(b"origin", origin.encode()),
+                                                                          (b"cookie", cookie)])
+        assert not (await communicator.connect(timeout=5))[0], (path, origin)
+
 
 
 
@@ -586,3 +598,25 @@ print(secure["Strict-Transport-Security"], secure.cookies["csrftoken"]["secure"]
     assert secure_cookie == "True"
     assert plain_status == "301" and location.startswith("https://")
     assert health == "200"  # the healthchecks reach replicas over plain HTTP inside the network
+
+
+# --- 9. The JSON feed serves API clients that send no Origin -----------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.asyncio
+async def test_the_json_feed_serves_a_client_without_origin_and_page_sockets_do_not():
+    import json
+
+    from quizzes import services
+
+    session = await make_session()
+    await database_sync_to_async(services.participant_join)(code=session.code, nickname="ann")
+    feed = WebsocketCommunicator(application, f"/livescore/{session.code}", headers=[])
+    assert (await feed.connect(timeout=5))[0]
+    assert json.loads(await feed.receive_from(timeout=5)) == [{"PlayerID": "ann", "Score": 0.0, "Rank": 1}]
+    await feed.disconnect()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "bob")
+    for path in (f"/ws/play/{session.code}", f"/ws/livescore/{session.code}"):
+        page_socket = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie)])
+        assert not (await page_socket.connect(timeout=5))[0], path
