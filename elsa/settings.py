@@ -7,8 +7,10 @@ environment (SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, DEBUG).
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -87,6 +89,7 @@ INSTALLED_APPS = [
     "channels",
     "django_htmx",
     "axes",
+    "csp",
     "quizzes",
     "leaderboard",
 ]
@@ -96,6 +99,7 @@ MIDDLEWARE = [
     # replica by its address (leaderboard/metrics.py, docs/operations.md).
     "leaderboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -257,6 +261,28 @@ ELSA = {
     "WS_SOCKETS_PER_PARTICIPANT": env_int("WS_SOCKETS_PER_PARTICIPANT", 3, minimum=1),
     "WS_SOCKETS_PER_ADDRESS": env_int("WS_SOCKETS_PER_ADDRESS", 1000),
     "PUBLIC_URL": env_str("PUBLIC_URL", "http://127.0.0.1:8000"),
+}
+
+# Content-Security-Policy (django-csp): scripts, styles, images and sockets from this site
+# only; no inline script or style runs, so an injected one does nothing. Pages keep to
+# that: htmx's own indicator style is off (templates/base.html), bars are sized by
+# static/js/live.js. Sockets: 'self' covers ws/wss of this origin in current browsers;
+# the site's origins are listed as ws/wss too for older ones.
+_public = urlsplit(ELSA["PUBLIC_URL"])
+_socket_origins = [f"{'wss' if origin.startswith('https:') else 'ws'}:{origin.split(':', 1)[1]}"
+                   for origin in [f"{_public.scheme}://{_public.netloc}", *CSRF_TRUSTED_ORIGINS]]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF, *_socket_origins],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -577,6 +577,35 @@ async def test_every_socket_refuses_an_origin_of_another_scheme_host_or_port(ori
         assert not (await communicator.connect(timeout=5))[0], (path, origin)
 
 
+@pytest.mark.django_db
+def test_pages_carry_a_content_security_policy_without_inline_script_or_style(client, quiz_session):
+    for path in ("/", f"/livescore/{quiz_session.code}"):
+        policy = client.get(path)["Content-Security-Policy"]
+        directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
+        assert directives["script-src"] == "'self'" and directives["style-src"] == "'self'"
+        assert directives["frame-ancestors"] == "'none'" and directives["object-src"] == "'none'"
+        assert "unsafe" not in policy
+
+
+@pytest.mark.django_db
+def test_no_template_or_fragment_carries_an_inline_style_or_script(client, quiz_session):
+    from quizzes import frames, services
+
+    from .helpers import make_host
+
+    host = make_host("host")
+    quiz_session.host = host
+    quiz_session.save()
+    services.participant_join(code=quiz_session.code, nickname="Ann")
+    for _ in range(2):  # open, then close: the distribution with its bars
+        services.session_next(session_id=quiz_session.pk)
+    quiz_session.refresh_from_db()
+    pages = [logged_in(host).get(f"/host/{quiz_session.code}").content.decode(), frames.host_stage(quiz_session),
+             client.get("/").content.decode()]
+    assert 'class="bar" data-percent="' in pages[0]
+    for html in pages:
+        assert "style=" not in html and "<style" not in html
+        assert all("src=" in tag for tag in html.split("<script")[1:])
 
 
 def test_https_turns_on_secure_cookies_hsts_and_the_redirect():
