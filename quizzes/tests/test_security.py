@@ -649,3 +649,48 @@ async def test_the_json_feed_serves_a_client_without_origin_and_page_sockets_do_
     for path in (f"/ws/play/{session.code}", f"/ws/livescore/{session.code}"):
         page_socket = WebsocketCommunicator(application, path, headers=[(b"cookie", cookie)])
         assert not (await page_socket.connect(timeout=5))[0], path
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_pages_run_under_their_content_security_policy_in_chromium(live_server_url, browser, screenshots):
+    from django.conf import settings
+
+    from quizzes import services
+
+    from .helpers import correct_choice, make_host, make_quiz
+    from .test_hostile import player_client
+
+    host = make_host("host")
+    session = services.session_create(quiz=make_quiz(questions=2, time_limit=60), host=host)
+    ann = services.participant_join(code=session.code, nickname="Ann")
+    violations = []
+
+    def page_for(cookie_client, path):
+        context = browser.new_context(viewport={"width": 1280, "height": 800})
+        if cookie_client is not None:
+            context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "url": live_server_url,
+                                  "value": cookie_client.cookies[settings.SESSION_COOKIE_NAME].value}])
+        page = context.new_page()
+        page.on("console", lambda message: violations.append(message.text)
+                if "Content Security Policy" in message.text or "Refused to" in message.text else None)
+        page.goto(live_server_url + path)
+        return page
+
+    host_page = page_for(logged_in(host), f"/host/{session.code}")
+    phone = page_for(player_client(session, ann), f"/play/{session.code}")
+    screen = page_for(None, f"/livescore/{session.code}")
+    host_page.wait_for_selector(".big-code")
+    phone.wait_for_selector("text=You're in!")
+
+    host_page.click(".host-action button")  # htmx's hx-post, under the policy
+    phone.wait_for_selector("button.choice")
+    phone.click(f"button.choice:has-text('{correct_choice(session).text}')")  # htmx's ws-send
+    phone.wait_for_selector("text=locked in")
+    host_page.click(".host-action button:has-text('Close question')")
+    host_page.wait_for_selector(".distribution .bar[data-percent='100']")
+    width = host_page.eval_on_selector(".distribution .bar[data-percent='100']", "bar => bar.style.width")
+    assert width == "100%"  # sized by live.js, not an inline style attribute
+    screen.wait_for_selector("#leaderboard .name:has-text('Ann')")
+    screenshots(host_page, "csp-host-distribution")
+    assert violations == []
