@@ -694,3 +694,10 @@ def test_the_pages_run_under_their_content_security_policy_in_chromium(live_serv
     screen.wait_for_selector("#leaderboard .name:has-text('Ann')")
     screenshots(host_page, "csp-host-distribution")
     assert violations == []
+
+    # And markup that got into a page anyway runs nothing (test_hostile.py shows it would).
+    screen.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html; document.body.append(d); }",
+                    '<img src=x onerror="window.__xss = 1">')
+    screen.wait_for_timeout(500)
+    assert screen.evaluate("typeof window.__xss") == "undefined"
+    assert any("inline event handler" in v for v in violations)
