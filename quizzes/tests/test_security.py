@@ -3,14 +3,31 @@
 Each test here failed on the code before the fix it names; docs/security.md lists them.
 """
 
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+import yaml
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.contrib.auth.models import Permission, User
+from django.test import Client
 
-from conftest import ROOT
+import quizzes.consumers
+from conftest import ROOT, _test_database_url
 from elsa import demo
+from elsa.asgi import application
+from quizzes import frames, selectors, services
+from quizzes.models import Answer, QuizSession
+
+from . import faults
+from .helpers import correct_choice, make_host, make_quiz
+from .test_compose import COMPOSE_PATH, _as_argv
+from .test_consumers import ORIGIN, joined_cookie, make_session, receive_until, staff_cookie
+from .test_hostile import player_client
 
 # The key the repository used to fall back on: public, so nobody may run with it.
 DEVELOPMENT_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
@@ -53,10 +70,6 @@ def test_the_demo_makes_its_own_key_once_and_keeps_it_private(tmp_path):
 
 def compose_web_command(port: int) -> list[str]:
     """compose's web command as a test can run it: its flags, loopback and a free port."""
-    from .test_compose import COMPOSE_PATH, _as_argv
-
-    import yaml
-
     argv = _as_argv(yaml.safe_load(COMPOSE_PATH.read_text())["services"]["web"]["command"])
     assert argv[0] == "uvicorn"
     argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
@@ -65,8 +78,6 @@ def compose_web_command(port: int) -> list[str]:
 
 def guesses_from_forged_addresses(tmp_path, command: list[str]) -> list[int]:
     """Four wrong codes, each claiming another client address in X-Forwarded-For."""
-    from . import faults
-
     port = int(command[command.index("--port") + 1])
     env = faults.service_env(database_url=_test_database_url(), redis_url=os.environ["REDIS_URL"],
                              broker_url=os.environ["CELERY_BROKER_URL"], JOIN_GUESSES_PER_MINUTE="3")
@@ -82,31 +93,19 @@ def guesses_from_forged_addresses(tmp_path, command: list[str]) -> list[int]:
         web.stop()
 
 
-def _test_database_url() -> str:
-    from conftest import _test_database_url as url
-
-    return url()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_forged_x_forwarded_for_from_anyone_but_the_lb_is_ignored(tmp_path):
     # compose's own uvicorn flags: the test connects from 127.0.0.1, which is not the lb,
     # so every guess counts against 127.0.0.1 whatever address the header names.
-    assert guesses_from_forged_addresses(tmp_path, compose_web_command(faults_port())) == [400, 400, 400, 429]
+    assert guesses_from_forged_addresses(tmp_path, compose_web_command(faults.free_port())) == [400, 400, 400, 429]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_lbs_x_forwarded_for_is_trusted(tmp_path):
     # The control: were 127.0.0.1 the lb, each named address would have its own budget.
-    command = compose_web_command(faults_port())
+    command = compose_web_command(faults.free_port())
     command[command.index("--forwarded-allow-ips") + 1] = "127.0.0.1"
     assert guesses_from_forged_addresses(tmp_path, command) == [400, 400, 400, 400]
-
-
-def faults_port() -> int:
-    from .faults import free_port
-
-    return free_port()
 
 
 # --- 2. Join limits -----------------------------------------------------------------------
@@ -114,15 +113,10 @@ def faults_port() -> int:
 
 @pytest.fixture
 def quiz_session(db):
-    from quizzes import services
-
-    from .helpers import make_quiz
-
     return services.session_create(quiz=make_quiz(questions=1))
 
 
 def join(code: str, nickname: str, address: str) -> int:
-    from django.test import Client
 
     return Client().post("/join", {"code": code, "nickname": nickname}, REMOTE_ADDR=address).status_code
 
@@ -133,11 +127,10 @@ def test_a_school_of_300_behind_one_address_all_join_within_a_minute(quiz_sessio
     assert quiz_session.participants.count() == 300
 
 
-def test_wrong_codes_have_a_tight_budget_per_address_and_no_oracle(quiz_session, settings):
+def test_wrong_codes_have_a_tight_budget_per_address_and_no_oracle(quiz_session):
     guesses = [join(f"ZZZZ{n:02d}", "Eve", "203.0.113.66") for n in range(20)]
     assert guesses == [400] * 20
     # Past the budget a right code is refused as well, or the refusal would tell them apart.
-    from django.test import Client
 
     refused = Client().post("/join", {"code": quiz_session.code, "nickname": "Eve"}, REMOTE_ADDR="203.0.113.66")
     assert refused.status_code == 429 and "Too many wrong codes" in refused.content.decode()
@@ -147,10 +140,6 @@ def test_wrong_codes_have_a_tight_budget_per_address_and_no_oracle(quiz_session,
 
 
 def test_wrong_codes_and_other_sessions_do_not_use_up_a_sessions_join_budget(quiz_session, settings):
-    from quizzes import services
-
-    from .helpers import make_quiz
-
     settings.ELSA = {**settings.ELSA, "JOINS_PER_MINUTE": 5}
     other = services.session_create(quiz=make_quiz(questions=1))
     assert [join(f"ZZZZ{n:02d}", "x", "203.0.113.7") for n in range(10)] == [400] * 10
@@ -162,8 +151,6 @@ def test_wrong_codes_and_other_sessions_do_not_use_up_a_sessions_join_budget(qui
 
 
 def logged_in(user):
-    from django.test import Client
-
     client = Client()
     client.force_login(user)
     return client
@@ -175,12 +162,6 @@ def press_next(user, session) -> int:
 
 @pytest.mark.django_db
 def test_only_the_sessions_host_or_a_superuser_presses_next():
-    from django.contrib.auth.models import User
-
-    from quizzes import services
-
-    from .helpers import make_host, make_quiz
-
     host = make_host("host")
     session = services.session_create(quiz=make_quiz(questions=3), host=host)
     bare_staff = User.objects.create_user("staff", password="pw", is_staff=True)
@@ -202,12 +183,6 @@ def test_only_the_sessions_host_or_a_superuser_presses_next():
 
 @pytest.mark.django_db
 def test_other_staff_watch_the_host_screen_without_its_controls():
-    from django.contrib.auth.models import User
-
-    from quizzes import services
-
-    from .helpers import make_host, make_quiz
-
     host = make_host("host")
     session = services.session_create(quiz=make_quiz(questions=1), host=host)
     watcher = User.objects.create_user("staff", password="pw", is_staff=True)
@@ -220,12 +195,6 @@ def test_other_staff_watch_the_host_screen_without_its_controls():
 
 @pytest.mark.django_db
 def test_starting_a_session_from_the_admin_needs_the_host_permission():
-    from django.contrib.auth.models import Permission, User
-
-    from quizzes.models import QuizSession
-
-    from .helpers import make_host, make_quiz
-
     quiz = make_quiz(questions=1)
     editor = User.objects.create_user("editor", password="pw", is_staff=True)
     editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_quiz", "change_quiz"]))
@@ -245,8 +214,6 @@ def test_starting_a_session_from_the_admin_needs_the_host_permission():
 
 
 def admin_login(username: str, password: str, address: str):
-    from django.test import Client
-
     client = Client()
     response = client.post("/admin/login/?next=/admin/", {"username": username, "password": password,
                                                           "next": "/admin/"}, REMOTE_ADDR=address)
@@ -255,8 +222,6 @@ def admin_login(username: str, password: str, address: str):
 
 @pytest.mark.django_db
 def test_wrong_admin_passwords_lock_that_username_from_that_address_only():
-    from django.contrib.auth.models import User
-
     User.objects.create_superuser("admin", "admin@example.com", "the-right-password")
     User.objects.create_user("teacher", password="teachers-password", is_staff=True)
     attacker = "203.0.113.99"
@@ -276,13 +241,6 @@ def test_wrong_admin_passwords_lock_that_username_from_that_address_only():
 
 
 # --- 6. WebSocket limits per participant and per address --------------------------------
-
-from channels.db import database_sync_to_async  # noqa: E402
-from channels.testing import WebsocketCommunicator  # noqa: E402
-
-from elsa.asgi import application  # noqa: E402
-
-from .test_consumers import ORIGIN, joined_cookie, make_session, receive_until, staff_cookie  # noqa: E402
 
 
 def socket(path: str, *headers, address: str | None = None) -> WebsocketCommunicator:
@@ -388,13 +346,6 @@ async def test_an_address_may_hold_only_so_many_sockets(settings):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_refused_messages_cost_no_database_query(monkeypatch):
-    import json
-
-    import quizzes.consumers
-    from quizzes import services
-
-    from .helpers import correct_choice
-
     session = await make_session()
     cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
     await database_sync_to_async(services.session_next)(session_id=session.pk)
@@ -440,8 +391,6 @@ async def test_sockets_that_only_listen_are_closed_on_any_message(path, cookie):
 
 
 def join_as(session, nickname: str):
-    from django.test import Client
-
     return Client().post("/join", {"code": session.code, "nickname": nickname})
 
 
@@ -464,10 +413,6 @@ def test_a_nickname_that_looks_like_one_already_in_the_session_is_refused(quiz_s
 
 @pytest.mark.django_db
 def test_the_same_lookalike_may_play_in_another_session():
-    from quizzes import services
-
-    from .helpers import make_quiz
-
     one, two = (services.session_create(quiz=make_quiz(questions=1)) for _ in range(2))
     assert join_as(one, "Anna").status_code == 302 and join_as(two, "\u0410nna").status_code == 302
 
@@ -501,8 +446,6 @@ def test_a_nickname_is_capped_by_bytes_as_well_as_characters(quiz_session):
 @pytest.mark.parametrize("message", ["[" * 2000 + "]" * 2000, '{"choice": ' + "[" * 1900 + "]" * 1900 + "}",
                                      "[" * 4000])
 async def test_a_deeply_nested_message_is_not_understood_and_changes_nothing(message):
-    from quizzes.models import Answer
-
     session = await make_session()
     cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
     player = socket(f"/ws/play/{session.code}", (b"cookie", cookie))
@@ -528,8 +471,6 @@ def test_a_nul_byte_in_a_code_is_a_404(admin_client, path):
 
 @pytest.mark.django_db
 def test_a_nul_byte_in_a_code_reaching_a_service_or_selector_is_refused_cleanly(client):
-    from quizzes import selectors, services
-
     with pytest.raises(services.JoinError):
         services.participant_join(code="AB\x00CDE", nickname="Ann")
     assert selectors.session_by_code("AB\x00CDE") is None
@@ -540,8 +481,6 @@ def test_a_nul_byte_in_a_code_reaching_a_service_or_selector_is_refused_cleanly(
 @pytest.mark.django_db
 @pytest.mark.parametrize("page", ["/livescore/{code}", "/qr/{code}.svg"])
 def test_guessing_codes_through_public_pages_is_throttled_per_address(quiz_session, page):
-    from django.test import Client
-
     guesser, other = Client(REMOTE_ADDR="203.0.113.44"), Client(REMOTE_ADDR="198.51.100.44")
     assert [guesser.get(page.format(code=f"ZZZZ{n:02d}")).status_code for n in range(20)] == [404] * 20
     assert guesser.get(page.format(code=quiz_session.code)).status_code == 429  # no oracle past the budget
@@ -589,10 +528,6 @@ def test_pages_carry_a_content_security_policy_without_inline_script_or_style(cl
 
 @pytest.mark.django_db
 def test_no_template_or_fragment_carries_an_inline_style_or_script(client, quiz_session):
-    from quizzes import frames, services
-
-    from .helpers import make_host
-
     host = make_host("host")
     quiz_session.host = host
     quiz_session.save()
@@ -635,10 +570,6 @@ print(secure["Strict-Transport-Security"], secure.cookies["csrftoken"]["secure"]
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 async def test_the_json_feed_serves_a_client_without_origin_and_page_sockets_do_not():
-    import json
-
-    from quizzes import services
-
     session = await make_session()
     await database_sync_to_async(services.participant_join)(code=session.code, nickname="ann")
     feed = WebsocketCommunicator(application, f"/livescore/{session.code}", headers=[])
@@ -654,13 +585,6 @@ async def test_the_json_feed_serves_a_client_without_origin_and_page_sockets_do_
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_the_pages_run_under_their_content_security_policy_in_chromium(live_server_url, browser, screenshots):
-    from django.conf import settings
-
-    from quizzes import services
-
-    from .helpers import correct_choice, make_host, make_quiz
-    from .test_hostile import player_client
-
     host = make_host("host")
     session = services.session_create(quiz=make_quiz(questions=2, time_limit=60), host=host)
     ann = services.participant_join(code=session.code, nickname="Ann")
