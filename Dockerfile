@@ -18,8 +18,9 @@ RUN pip install -r requirements.txt
 
 COPY . .
 
-# Static files are baked into the image; the dummy key exists only for this build step
-# (DEBUG is off and ELSA_REQUIRE_SECRET_KEY is unset here, so settings import cleanly).
+# Static files are baked into the image; this throwaway key exists only for this build
+# step. Running the image needs a real SECRET_KEY: without one (or with the development
+# key) and DEBUG off, settings refuse to start.
 RUN SECRET_KEY=collectstatic-build-only-not-secret DEBUG=0 \
     python manage.py collectstatic --noinput \
     && rm -f db.sqlite3
@@ -28,8 +29,9 @@ USER elsa
 
 EXPOSE 8000
 
-# --forwarded-allow-ips: the only thing that reaches web is the nginx lb on the compose
-# network (web publishes no host port), so trust its X-Forwarded-* headers.
+# X-Forwarded-* headers are trusted from 127.0.0.1 only (uvicorn's default); compose
+# names its lb with --forwarded-allow-ips. Never "*": any client could then choose the
+# address that the join limits count against.
 CMD ["uvicorn", "elsa.asgi:application", "--host", "0.0.0.0", "--port", "8000", \
      "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log", \
-     "--proxy-headers", "--forwarded-allow-ips", "*"]
+     "--proxy-headers"]

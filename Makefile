@@ -6,6 +6,12 @@ BIN := $(VENV)/bin
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/5
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/6
+# Without DEBUG the settings refuse to start with no key (or the public development key):
+# tests and the benchmark get a random one per run, shared by every process they start.
+ifndef SECRET_KEY
+SECRET_KEY := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(50))')
+endif
+export SECRET_KEY
 
 .PHONY: demo test install install-dev bench clean
 

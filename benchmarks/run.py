@@ -346,6 +346,7 @@ class Harness:
         """Answers submitted through answer_submit at `rate`/s for `seconds`; the worker scores."""
         from leaderboard import board
         from quizzes import services
+        from quizzes.lookalikes import nickname_key
         from quizzes.models import Participant
 
         total = int(seconds * rate)
@@ -357,7 +358,8 @@ class Harness:
             for _ in range((total + per_session - 1) // per_session):
                 session = self.session(quiz)
                 Participant.objects.bulk_create(
-                    [Participant(session=session, nickname=f"S{n:04d}") for n in range(per_session)])
+                    [Participant(session=session, nickname=f"S{n:04d}", skeleton=nickname_key(f"S{n:04d}"))
+                     for n in range(per_session)])
                 board.rebuild(session_id=session.pk, epoch=session.created_at, participants=session.participants.all())
                 correct = {}
                 self.open_question(session, correct)

@@ -30,7 +30,10 @@ def bench_env(database_url: str, redis_url: str, broker_url: str, **extra: str) 
         "CELERY_BROKER_URL": broker_url,
         "PYTHONUNBUFFERED": "1",
         "LOG_LEVEL": "WARNING",
-        "JOINS_PER_MINUTE": "0",  # thousands of players join from one loopback address
+        # Thousands of players join and play from one loopback address.
+        "JOINS_PER_MINUTE": "0",
+        "WS_SOCKETS_PER_ADDRESS": "0",
+        "WS_ADDRESS_MESSAGES_PER_SECOND": "0",
         **extra,
     }
 
@@ -49,8 +52,9 @@ def prepare_database(database_url: str) -> None:
 
 class Stack:
     def __init__(self, env: dict, *, web_processes: int = 1, worker_concurrency: int = 2, asgi: str = "elsa.asgi:application"):
-        self.env = env
         self.web_ports = [free_port() for _ in range(web_processes)]
+        # Clients open sockets with each process's own origin; sockets check scheme, host and port.
+        self.env = {**env, "CSRF_TRUSTED_ORIGINS": ",".join(f"http://127.0.0.1:{port}" for port in self.web_ports)}
         self.worker_concurrency = worker_concurrency
         self.asgi = asgi
         self.processes: list[tuple[str, subprocess.Popen]] = []

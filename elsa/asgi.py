@@ -8,7 +8,6 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from leaderboard.consumers import ServerSend  # noqa: E402
 from quizzes.routing import websocket_urlpatterns  # noqa: E402
@@ -17,10 +16,7 @@ application = ProtocolTypeRouter(
     {
         # The app serves its own few static files (no separate file server to run).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        # Browsers always send Origin; a foreign or missing one is refused (no
-        # cross-site WebSocket hijacking with the player's cookie).
-        "websocket": AllowedHostsOriginValidator(
-            ServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
-        ),
+        # Each route checks the socket's Origin (quizzes/routing.py).
+        "websocket": ServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

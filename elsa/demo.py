@@ -41,9 +41,23 @@ def say(message: str) -> None:
     print(f"demo: {message}", flush=True)
 
 
+def kept_secret_key(state: Path) -> str:
+    """The demo's own random SECRET_KEY, made on the first run and kept in `state`.
+
+    Kept, not made per run: players' cookies stay valid across restarts of the demo.
+    Never the repository's development key, which anyone can read and sign cookies with."""
+    path = state / "secret_key"
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(50))
+    return path.read_text().strip()
+
+
 def main() -> None:
     STATE.mkdir(exist_ok=True)
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("SECRET_KEY", kept_secret_key(STATE))
     port = int(env.get("PORT", "8000"))
     env.setdefault("PUBLIC_URL", f"http://127.0.0.1:{port}")
     # A web server, worker or Redis that exits is started again, as compose's restart

@@ -5,9 +5,12 @@ environment (SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, DEBUG).
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -60,11 +63,18 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DEBUG", False)
+# The key signs the cookie that says which participant a browser is: anyone who knows it
+# can be any player. The development key is public (it is in this file), so it is used
+# only with DEBUG on; without DEBUG a missing or development key stops the process.
+DEVELOPMENT_SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and env_bool("ELSA_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY must be set in production")
-    SECRET_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
+if SECRET_KEY in ("", DEVELOPMENT_SECRET_KEY):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set to a secret random value when DEBUG is off "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+        )
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
@@ -78,6 +88,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "django_htmx",
+    "axes",
+    "csp",
     "quizzes",
     "leaderboard",
 ]
@@ -87,6 +99,7 @@ MIDDLEWARE = [
     # replica by its address (leaderboard/metrics.py, docs/operations.md).
     "leaderboard.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -94,7 +107,25 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, as django-axes asks: it answers a locked-out login attempt.
+    "axes.middleware.AxesMiddleware",
 ]
+
+# Admin logins are throttled by django-axes: after AXES_FAILURE_LIMIT wrong passwords a
+# (username, client address) pair is locked out for AXES_COOLOFF_TIME. Locking the pair,
+# not the username or the address alone, means an attacker locks out only themselves:
+# the real admin still logs in from their own address, and others behind the attacker's
+# address log in under their own names. The address is uvicorn's client, which comes
+# from X-Forwarded-For only when the lb sent it.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no start-up banner in the logs
 
 ROOT_URLCONF = "elsa.urls"
 ASGI_APPLICATION = "elsa.asgi.application"
@@ -149,8 +180,21 @@ SESSION_ENGINE = "django.contrib.sessions.backends.signed_cookies"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = 60 * 60 * 24 * 7
-SESSION_COOKIE_SECURE = env_bool("SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+
+# HTTPS=1: browsers reach the site over TLS (ended by nginx or a proxy in front of it,
+# docs/security.md). Cookies then travel only over TLS, plain HTTP is redirected, and
+# browsers are told to use HTTPS only (HSTS). The healthchecks reach each replica over
+# plain HTTP inside the network, so they are not redirected.
+HTTPS = env_bool("HTTPS", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", False)
+# Preloading puts the domain into browsers' built-in lists, hard to undo: the operator
+# chooses it (HSTS_PRELOAD=1) for their own domain; it is not a default to warn about.
+SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 LOGIN_URL = "/admin/login/"
 
@@ -218,11 +262,41 @@ ELSA = {
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
     "WS_MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 4096, minimum=256),
-    # Join attempts per client address per minute (0: no limit); a class may share one.
-    "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 120),
+    # Attempts to join one session per client address per minute (0: no limit): a whole
+    # school may share one address. Wrong codes have their own, tight budget per address.
+    "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 600),
+    "JOIN_GUESSES_PER_MINUTE": env_int("JOIN_GUESSES_PER_MINUTE", 20),
+    # WebSocket budgets per web process (leaderboard/limits.py): messages per participant
+    # (over all their sockets) and per client address (0: no limit), and open sockets.
     "WS_MESSAGES_PER_SECOND": env_float("WS_MESSAGES_PER_SECOND", 3.0),
     "WS_MESSAGE_BURST": env_int("WS_MESSAGE_BURST", 6, minimum=1),
+    "WS_ADDRESS_MESSAGES_PER_SECOND": env_float("WS_ADDRESS_MESSAGES_PER_SECOND", 300.0),
+    "WS_ADDRESS_MESSAGE_BURST": env_int("WS_ADDRESS_MESSAGE_BURST", 600, minimum=1),
+    "WS_SOCKETS_PER_PARTICIPANT": env_int("WS_SOCKETS_PER_PARTICIPANT", 3, minimum=1),
+    "WS_SOCKETS_PER_ADDRESS": env_int("WS_SOCKETS_PER_ADDRESS", 1000),
     "PUBLIC_URL": env_str("PUBLIC_URL", "http://127.0.0.1:8000"),
+}
+
+# Content-Security-Policy (django-csp): scripts, styles, images and sockets from this site
+# only; no inline script or style runs, so an injected one does nothing. Pages keep to
+# that: htmx's own indicator style is off (templates/base.html), bars are sized by
+# static/js/live.js. Sockets: 'self' covers ws/wss of this origin in current browsers;
+# the site's origins are listed as ws/wss too for older ones.
+_public = urlsplit(ELSA["PUBLIC_URL"])
+_socket_origins = [f"{'wss' if origin.startswith('https:') else 'ws'}:{origin.split(':', 1)[1]}"
+                   for origin in [f"{_public.scheme}://{_public.netloc}", *CSRF_TRUSTED_ORIGINS]]
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF, *_socket_origins],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

@@ -1,13 +1,12 @@
 """WebSocket transport for live pages. Consumers hold no rules: identity from the scope,
 messages checked for shape, state changes through services, frames from the hub."""
 
-import time
-
 from leaderboard.threads import db
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from quizzes import selectors
+from quizzes import services
 
+from . import limits
 from .hub import Outlet, hub
 
 
@@ -45,6 +44,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             self.leave()
 
     def leave(self) -> None:
+        limits.sockets.release(self)
         if self.session_id is not None:
             hub.detach(self.session_id, self)
 
@@ -84,15 +84,17 @@ class LiveConsumer(AsyncWebsocketConsumer):
         """Viewers only listen."""
 
 
-class ScreenConsumer(LiveConsumer):
+class ScreenConsumer(limits.ListenOnly, LiveConsumer):
     """The big-screen leaderboard at /livescore/<code>: HTML fragments for htmx."""
 
     kind = "screen"
 
     async def connect(self) -> None:
-        session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if not await limits.sockets.admit(self):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
+        session = await visited_session(self)
         if session is None:
-            await self.close(code=4404)
             return
 
         async def snapshot() -> str:
@@ -101,15 +103,17 @@ class ScreenConsumer(LiveConsumer):
         await self.go_live(session.pk, snapshot)
 
 
-class FeedConsumer(LiveConsumer):
+class FeedConsumer(limits.ListenOnly, LiveConsumer):
     """ws://HOST/livescore/<code>: the leaderboard as JSON in the original demo's format."""
 
     kind = "feed"
 
     async def connect(self) -> None:
-        session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
+        if not await limits.sockets.admit(self):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
+        session = await visited_session(self)
         if session is None:
-            await self.close(code=4404)
             return
 
         async def snapshot() -> str:
@@ -118,19 +122,18 @@ class FeedConsumer(LiveConsumer):
         await self.go_live(session.pk, snapshot)
 
 
-class TokenBucket:
-    """Allows `rate` messages a second with bursts of `burst`."""
+async def visited_session(consumer):
+    """The session named in a public socket's URL, or None once the socket is closed.
 
-    def __init__(self, *, rate: float, burst: int):
-        self.rate, self.burst = rate, burst
-        self.tokens = float(burst)
-        self.stamp = time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
+    Accepting or refusing tells whether a code exists, so unknown codes count against the
+    address's guess budget, as on the public pages (quizzes.services.session_for_visitor)."""
+    client = (consumer.scope.get("client") or ("",))[0]
+    try:
+        session = await db(services.session_for_visitor)(code=consumer.scope["url_route"]["kwargs"]["code"],
+                                                         client=client)
+    except services.JoinError:
+        await consumer.close(code=4429)
+        return None
+    if session is None:
+        await consumer.close(code=4404)
+    return session

@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
 
-from . import services
+from . import hosting, services
 from .models import MAX_CHOICES, MIN_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession
 
 CHOICE_FIELDS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
@@ -107,7 +107,10 @@ class QuizAdmin(admin.ModelAdmin):
     def question_count(self, quiz):
         return quiz.n_questions
 
-    @admin.action(description="Start a live session and open its host screen")
+    def has_host_permission(self, request) -> bool:
+        return hosting.may_host(request.user)
+
+    @admin.action(description="Start a live session and open its host screen", permissions=["host"])
     def start_live_session(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Choose exactly one quiz to start.", messages.ERROR)

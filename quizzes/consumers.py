@@ -7,15 +7,16 @@ from django.utils import timezone
 
 from elsa.logs import event as log_event
 from leaderboard import metrics
-from leaderboard.consumers import LiveConsumer, TokenBucket
+from leaderboard import limits
+from leaderboard.consumers import LiveConsumer
 from leaderboard.hub import hub
 
-from . import frames, selectors, services
+from . import frames, hosting, selectors, services
 from .identity import joined_participant_id
 
 # Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
 CLOSE_NOT_ALLOWED = 4403
-CLOSE_POLICY = 1008
+CLOSE_POLICY = limits.CLOSE_POLICY
 
 log = logging.getLogger(__name__)
 
@@ -28,16 +29,17 @@ class PlayerConsumer(LiveConsumer):
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
         participant_id = joined_participant_id(self.scope["session"], code)
-        participant = None
-        if isinstance(participant_id, int):
-            participant = await db(selectors.participant_in)(
-                participant_id=participant_id, code=code
-            )
+        if participant_id is None:
+            await self.close(code=CLOSE_NOT_ALLOWED)
+            return
+        if not await limits.sockets.admit(self, participant_id=participant_id):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
+        participant = await db(selectors.participant_in)(participant_id=participant_id, code=code)
         if participant is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         self.participant_id = participant.pk
-        self.bucket = TokenBucket(rate=settings.ELSA["WS_MESSAGES_PER_SECOND"], burst=settings.ELSA["WS_MESSAGE_BURST"])
         self.refused = 0
 
         async def snapshot() -> str:
@@ -48,7 +50,7 @@ class PlayerConsumer(LiveConsumer):
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         received_at = timezone.now()
-        if not self.bucket.take():
+        if not limits.sockets.allow_message(self):
             metrics.answer_received("rate_limited")
             self.refused += 1
             if self.refused > settings.ELSA["WS_MESSAGE_BURST"] * 5:
@@ -64,6 +66,11 @@ class PlayerConsumer(LiveConsumer):
             metrics.answer_received("invalid")
             await self.send(text_data=frames.flash("That message was not understood."))
             return
+        locked = limits.sockets.known_answer(self.participant_id, message.get("round"))
+        if locked is not None:  # answered already: no need to ask the database again
+            metrics.answer_received("duplicate")
+            await self.send(text_data=frames.flash("Your answer is already locked in.") + locked)
+            return
         try:
             answer = await db(services.answer_submit)(
                 participant_id=self.participant_id,
@@ -76,13 +83,17 @@ class PlayerConsumer(LiveConsumer):
             metrics.answer_received(refused.code)
             frame = frames.flash(refused.message)
             if refused.code == "duplicate":
-                frame += await db(selectors.locked_in_frame)(
+                locked = await db(selectors.locked_in_frame)(
                     participant_id=self.participant_id, session_id=self.session_id
                 )
+                limits.sockets.remember_answer(self.participant_id, message.get("round"), locked)
+                frame += locked
             await self.send(text_data=frame)
             return
         metrics.answer_received("stored")
-        await self.send(text_data=frames.locked_in(answer) + frames.flash(""))
+        locked = frames.locked_in(answer)
+        limits.sockets.remember_answer(self.participant_id, answer.round_id, locked)
+        await self.send(text_data=locked + frames.flash(""))
 
 
 def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | None:
@@ -93,21 +104,25 @@ def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | Non
         return None
     try:
         message = json.loads(text_data)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         return None
     if not isinstance(message, dict) or "choice" not in message:
         return None
     return message
 
 
-class HostConsumer(LiveConsumer):
+class HostConsumer(limits.ListenOnly, LiveConsumer):
     """The host screen: receives the stage, the room's arrivals and answer counts."""
 
     kind = "host"
 
     async def connect(self) -> None:
+        if not await limits.sockets.admit(self):
+            await self.close(code=limits.CLOSE_POLICY)
+            return
+        # Watching is enough: the host socket only listens; controls are HTTP (host_next).
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated or not user.is_staff:
+        if user is None or not hosting.may_watch(user):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])

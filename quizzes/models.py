@@ -1,16 +1,27 @@
+import re
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
+from .lookalikes import nickname_key
+
 # No look-alikes: 0/O, 1/I/L are left out so a code read off a projector is typed right.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
+# The shape of a code in a URL or a form: nothing else (a NUL byte, say) reaches a query.
+JOIN_CODE_PATTERN = rf"[A-Za-z0-9]{{{JOIN_CODE_LENGTH}}}"
 NICKNAME_MAX_LENGTH = 24
+NICKNAME_MAX_BYTES = 48  # UTF-8
 MIN_CHOICES = 2
 MAX_CHOICES = 6
 # Decision 6: higher score first; among equals whoever reached it first, then nickname.
 STANDING_ORDER = ["-score", "score_reached_at", "nickname"]
+
+
+def is_join_code(code: object) -> bool:
+    return isinstance(code, str) and re.fullmatch(JOIN_CODE_PATTERN, code) is not None
 
 
 class Quiz(models.Model):
@@ -21,6 +32,7 @@ class Quiz(models.Model):
     class Meta:
         verbose_name_plural = "quizzes"
         ordering = ["title"]
+        permissions = [("host_quiz", "Can host live sessions of quizzes")]
 
     def __str__(self) -> str:
         return self.title
@@ -114,6 +126,9 @@ class Round(models.Model):
 class Participant(models.Model):
     session = models.ForeignKey(QuizSession, on_delete=models.CASCADE, related_name="participants")
     nickname = models.CharField(max_length=NICKNAME_MAX_LENGTH)
+    # The nickname's confusable skeleton (quizzes/lookalikes.py), kept from the nickname
+    # on every save: unique per session, so no two players look alike on the board.
+    skeleton = models.CharField(max_length=255, editable=False)
     score = models.IntegerField(default=0)
     # When the current score was reached (the received time of the last answer that
     # earned points): among equal scores, whoever got there first ranks first.
@@ -129,10 +144,17 @@ class Participant(models.Model):
             models.UniqueConstraint(
                 "session", Lower("nickname"), name="participant_unique_nickname"
             ),
+            models.UniqueConstraint(fields=["session", "skeleton"], name="participant_unique_lookalike"),
         ]
 
     def __str__(self) -> str:
         return self.nickname
+
+    def save(self, *args, **kwargs):
+        self.skeleton = nickname_key(self.nickname)
+        if kwargs.get("update_fields") is not None and "nickname" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "skeleton"}
+        super().save(*args, **kwargs)
 
 
 class Answer(models.Model):

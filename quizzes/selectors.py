@@ -3,12 +3,14 @@
 from leaderboard import board
 
 from . import frames
-from .models import Answer, Participant, QuizSession
+from .models import Answer, Participant, QuizSession, is_join_code
 
 State = QuizSession.State
 
 
 def session_by_code(code: str) -> QuizSession | None:
+    if not is_join_code(code):
+        return None
     return (
         QuizSession.objects.select_related("quiz", "current_round__question")
         .filter(code=code.upper())
@@ -17,6 +19,8 @@ def session_by_code(code: str) -> QuizSession | None:
 
 
 def participant_in(*, participant_id: int, code: str) -> Participant | None:
+    if not is_join_code(code):
+        return None
     return (
         Participant.objects.select_related("session__quiz", "session__current_round__question")
         .filter(pk=participant_id, session__code=code.upper())

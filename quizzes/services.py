@@ -12,6 +12,7 @@ import unicodedata
 from datetime import datetime, timedelta
 
 import redis
+import regex
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -20,12 +21,14 @@ from django.utils import timezone
 from elsa.logs import event as log_event
 from leaderboard import board
 from leaderboard.events import publish
+from leaderboard.limits import address_key
 from leaderboard.redis import sync_client
 
 from . import frames, tasks
 from .models import (
     JOIN_CODE_ALPHABET,
     JOIN_CODE_LENGTH,
+    NICKNAME_MAX_BYTES,
     NICKNAME_MAX_LENGTH,
     Answer,
     Choice,
@@ -33,6 +36,7 @@ from .models import (
     Quiz,
     QuizSession,
     Round,
+    is_join_code,
 )
 
 log = logging.getLogger(__name__)
@@ -66,20 +70,35 @@ class HostError(QuizError):
 # Letters and digits of any script, spaces and a little punctuation: enough for real
 # names ("Nguyễn Thu-Hà", "O'Brien"), never enough for markup or attributes.
 NICKNAME_PATTERN = re.compile(r"^[\w .'!?-]+$")
+# Letters that show nothing (Hangul fillers U+115F, U+1160, U+3164, U+FFA0) are letters
+# to \w; Unicode marks them, with zero-width and other invisible characters, as default
+# ignorable: "Minh" plus one of them would look exactly like "Minh".
+INVISIBLE = regex.compile(r"\p{Default_Ignorable_Code_Point}")
 
 
 def clean_nickname(raw: object) -> str:
+    """The nickname as it will be shown, or a JoinError saying what is wrong with it.
+
+    NFKC folds compatibility forms (fullwidth Ａ, mathematical 𝐀) into the letters they
+    show; look-alikes from other scripts (Cyrillic А) are caught per session by the
+    confusable skeleton (quizzes/lookalikes.py, participant_join)."""
     if not isinstance(raw, str):
         raise JoinError("Choose a nickname.", code="nickname")
     if len(raw) > 200:
         raise JoinError(f"Nicknames are at most {NICKNAME_MAX_LENGTH} characters.", code="nickname")
     if any(unicodedata.category(ch) in {"Cc", "Cf", "Cs", "Co", "Cn"} for ch in raw):
         raise JoinError("Nicknames cannot contain control characters.", code="nickname")
-    nickname = " ".join(unicodedata.normalize("NFC", raw).split())
+    nickname = " ".join(unicodedata.normalize("NFKC", raw).split())
     if not nickname:
         raise JoinError("Choose a nickname.", code="nickname")
+    if INVISIBLE.search(nickname):
+        raise JoinError("Nicknames cannot contain invisible characters.", code="nickname")
     if len(nickname) > NICKNAME_MAX_LENGTH:
         raise JoinError(f"Nicknames are at most {NICKNAME_MAX_LENGTH} characters.", code="nickname")
+    # Characters beyond the first plane take 4 bytes here and 12 in the JSON feed: a
+    # byte cap keeps every leaderboard frame small whatever the script.
+    if len(nickname.encode()) > NICKNAME_MAX_BYTES:
+        raise JoinError("That nickname is too long. Choose a shorter one.", code="nickname")
     if not NICKNAME_PATTERN.match(nickname) or "_" == nickname:
         raise JoinError(
             "Use letters, digits, spaces and - . ' ! ? only in a nickname.", code="nickname"
@@ -134,13 +153,18 @@ def participant_join(
     *,
     code: str,
     nickname: str,
+    client: str | None = None,
     bot_accuracy: float | None = None,
     bot_speed: float | None = None,
 ) -> Participant:
+    """A player joins by code and nickname. With `client` (the address a person joins
+    from), the join limits apply: code guesses and join attempts per address."""
     code = clean_code(code)
-    session = QuizSession.objects.filter(code=code).first()
+    session = session_for_visitor(code=code, client=client) if client is not None else _session_by_code(code)
     if session is None:
         raise JoinError("No quiz has that code. Check the code on the screen.", code="code")
+    if client is not None and not join_attempt_allowed(client=client, session_id=session.pk):
+        raise JoinError("Too many join attempts from this network. Wait a minute and try again.", code="throttled")
     if session.state == State.FINISHED:
         raise JoinError("That quiz has finished.", code="code")
     nickname = clean_nickname(nickname)
@@ -154,28 +178,54 @@ def participant_join(
                 bot_speed=bot_speed or 0.0,
             )
             transaction.on_commit(lambda: _after_join(session, participant))
-    except IntegrityError:
-        raise JoinError("That nickname is taken in this quiz. Choose another.", code="nickname") from None
+    except IntegrityError:  # the same name in another case, or one that looks the same
+        raise JoinError("That nickname, or one that looks the same, is taken in this quiz. Choose another.",
+                        code="nickname") from None
     return participant
 
 
-def join_attempt_allowed(*, client: str) -> bool:
-    """At most JOINS_PER_MINUTE join attempts per client address (0: no limit).
+def _session_by_code(code: str) -> QuizSession | None:
+    return QuizSession.objects.filter(code=code).first() if is_join_code(code) else None
 
-    Generous on purpose: a whole class often shares one address behind a school's NAT.
-    If Redis is unreachable, joins are allowed rather than refused."""
+
+def session_for_visitor(*, code: str, client: str) -> QuizSession | None:
+    """The session a visitor names by its code (None if there is none), counting unknown
+    codes as guesses: JOIN_GUESSES_PER_MINUTE per address (0: no limit).
+
+    The budget is checked before the lookup, so past it a right code is refused too:
+    otherwise the refusals themselves would tell right codes from wrong ones."""
+    limit = settings.ELSA["JOIN_GUESSES_PER_MINUTE"]
+    key = f"elsa:guesses:{address_key(client)}:{int(time.time() // 60)}"
+    if limit and _count(key, add=0) >= limit:
+        raise JoinError("Too many wrong codes from this network. Wait a minute and try again.", code="throttled")
+    session = _session_by_code(clean_code(code))
+    if session is None and limit:
+        _count(key, add=1)
+    return session
+
+
+def join_attempt_allowed(*, client: str, session_id: int) -> bool:
+    """At most JOINS_PER_MINUTE attempts to join one session per client address (0: no limit).
+
+    Generous on purpose: a whole school often shares one address behind its NAT (300
+    pupils join within a minute). Counted per session, so attempts at one session never
+    use up an address's budget for another, and wrong codes have their own budget."""
     limit = settings.ELSA["JOINS_PER_MINUTE"]
     if not limit:
         return True
-    key = f"elsa:joins:{client}:{int(time.time() // 60)}"
+    return _count(f"elsa:joins:{address_key(client)}:{session_id}:{int(time.time() // 60)}", add=1) <= limit
+
+
+def _count(key: str, *, add: int) -> int:
+    """A per-minute counter in Redis after adding `add`. If Redis is unreachable it reads 0:
+    joins are allowed rather than refused."""
     try:
         pipe = sync_client().pipeline(transaction=False)
-        pipe.incr(key)
+        pipe.incrby(key, add)
         pipe.expire(key, 120)
-        attempts = pipe.execute()[0]
+        return pipe.execute()[0]
     except redis.RedisError:
-        return True
-    return attempts <= limit
+        return 0
 
 
 def _after_join(session: QuizSession, participant: Participant) -> None:

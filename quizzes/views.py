@@ -7,7 +7,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard import board
 
-from . import frames, selectors, services
+from . import frames, hosting, selectors, services
 from .forms import JoinForm
 from .identity import joined_participant_id, remember_participant
 
@@ -32,16 +32,18 @@ def home(request):
 @require_POST
 def join(request):
     form = JoinForm(request.POST)
-    if not services.join_attempt_allowed(client=request.META.get("REMOTE_ADDR", "")):
-        form.add_error(None, "Too many join attempts from this network. Wait a minute and try again.")
-        return render(request, "quizzes/home.html", {"form": form}, status=429)
     if form.is_valid():
         code = services.clean_code(form.cleaned_data["code"])
         if selectors.participant_in(participant_id=joined_participant_id(request.session, code) or 0, code=code):
             return redirect("quizzes:play", code=code)
         try:
-            participant = services.participant_join(code=code, nickname=form.cleaned_data["nickname"])
+            participant = services.participant_join(
+                code=code, nickname=form.cleaned_data["nickname"], client=request.META.get("REMOTE_ADDR", "")
+            )
         except services.JoinError as error:
+            if error.code == "throttled":
+                form.add_error(None, error.message)
+                return render(request, "quizzes/home.html", {"form": form}, status=429)
             form.add_error("nickname" if error.code == "nickname" else "code", error.message)
         else:
             remember_participant(request.session, code, participant.pk)
@@ -64,7 +66,8 @@ def play(request, code: str):
 @require_GET
 def host(request, code: str):
     session = _session_or_404(code)
-    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session)}
+    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session),
+               "controls": hosting.may_control(request.user, session)}
     return render(request, "quizzes/host.html", context)
 
 
@@ -72,6 +75,8 @@ def host(request, code: str):
 @require_POST
 def host_next(request, code: str):
     session = _session_or_404(code)
+    if not hosting.may_control(request.user, session):
+        return HttpResponse(frames.flash("Only this session's host can move it on."), status=403)
     try:
         services.session_next(session_id=session.pk)
     except services.HostError as error:
@@ -79,16 +84,31 @@ def host_next(request, code: str):
     return HttpResponse(status=204)
 
 
+def _visited_session(request, code: str):
+    """The session named in a public page's URL. Whether a code exists is what a guesser
+    wants to know, so unknown codes count against the address's guess budget (429 past it)."""
+    session = services.session_for_visitor(code=code, client=request.META.get("REMOTE_ADDR", ""))
+    if session is None:
+        raise Http404("No quiz has that code.")
+    return session
+
+
 @require_GET
 def qr(request, code: str):
-    session = _session_or_404(code)
+    try:
+        session = _visited_session(request, code)
+    except services.JoinError as error:
+        return HttpResponse(error.message, status=429, content_type="text/plain")
     url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
     return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
 
 
 @require_GET
 def livescore(request, code: str):
-    session = _session_or_404(code)
+    try:
+        session = _visited_session(request, code)
+    except services.JoinError as error:
+        return HttpResponse(error.message, status=429, content_type="text/plain")
     return render(request, "leaderboard/livescore.html", {"session": session, "leaderboard_html": _leaderboard_html(session)})
 
 

@@ -2,6 +2,8 @@
 
 from datetime import timedelta
 
+from django.contrib.auth.models import Permission, User
+
 from quizzes import services
 from quizzes.models import Choice, Question, Quiz
 
@@ -37,3 +39,10 @@ def answer_after(session, participant, choice, seconds: float):
         choice_id=choice.pk,
         received_at=session.current_round.opened_at + timedelta(seconds=seconds),
     )
+
+
+def make_host(username: str = "teacher", password: str = "a-long-pass") -> User:
+    """A staff user allowed to host (quizzes.host_quiz), as an admin would set one up."""
+    user = User.objects.create_user(username, password=password, is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="host_quiz", content_type__app_label="quizzes"))
+    return user

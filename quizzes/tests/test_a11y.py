@@ -6,13 +6,12 @@ the browser with the keyboard alone.
 
 import pytest
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.test import Client
 
 from quizzes import services
 from quizzes.models import Participant, QuizSession
 
-from .helpers import make_quiz
+from .helpers import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -91,7 +90,8 @@ def join_by_keyboard(page, live_server_url: str, code: str, nickname: str, scree
 
 
 def host_page(browser, live_server_url: str, session):
-    staff = User.objects.create_user("teacher", password="a-long-pass", is_staff=True)
+    staff = make_host("teacher")
+    QuizSession.objects.filter(pk=session.pk).update(host=staff)
     client = Client()
     client.force_login(staff)
     context = browser.new_context(**LAPTOP)

@@ -1,20 +1,18 @@
 """A real Chromium: a player on a phone, the host on a laptop, the big-screen leaderboard."""
 
 import pytest
-from django.contrib.auth.models import User
 
 from quizzes import services
 from quizzes.models import Answer
 
-from .helpers import make_quiz
+from .helpers import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
 
 def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz(live_server_url, browser, screenshots):
-    session = services.session_create(quiz=make_quiz(questions=2, time_limit=60))
-    User.objects.create_user("teacher", password="a-long-pass", is_staff=True)
+    session = services.session_create(quiz=make_quiz(questions=2, time_limit=60), host=make_host("teacher"))
 
     host = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
     host.goto(f"{live_server_url}/admin/login/?next=/host/{session.code}")

@@ -196,6 +196,19 @@ def _app_services(services: dict) -> dict:
     return {name: s for name, s in services.items() if "build" in s}
 
 
+def _interpolate(value: str, given: dict[str, str]) -> str:
+    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, with `given` as the caller's env."""
+
+    def one(match):
+        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
+        if given.get(name):
+            return given[name]
+        assert op != ":?", f"compose needs {name} from the caller"
+        return arg if op == ":-" else ""
+
+    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
+
+
 def _ensure_django_settings():
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elsa.settings")
     import django
@@ -389,7 +402,7 @@ def test_app_env_is_production_safe(services):
             assert required in env, f"{name} does not set {required}"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), "SECRET_KEY must be required"
         assert env.get("DEBUG") == "0", f"{name} must run with DEBUG=0"
-        assert env.get("ELSA_REQUIRE_SECRET_KEY") == "1"
+        assert _interpolate(env["HTTPS"], {}) == "1", f"{name}: HTTPS (secure cookies, HSTS) must default on"
         assert urlsplit(env["DATABASE_URL"]).hostname in services
         assert urlsplit(env["REDIS_URL"]).hostname in services
 
@@ -497,3 +510,68 @@ def test_lb_mounts_this_nginx_conf_and_publishes_its_listen_port(services):
     assert container_ports & listens, f"lb publishes {container_ports}, nginx listens {listens}"
     if "lb-healthz" in json.dumps(lb["healthcheck"]["test"]):
         assert "location = /lb-healthz" in conf
+
+
+# --------------------------------------------------------------------------- security
+
+
+def test_django_deploy_checks_pass_with_composes_environment(services):
+    """`manage.py check --deploy` with exactly what compose gives the app (and a real key)."""
+    import secrets
+    import subprocess
+    import sys
+
+    given = {"SECRET_KEY": secrets.token_urlsafe(50)}
+    for name, service in _app_services(services).items():
+        env = {var: _interpolate(value, given) for var, value in _environment(service).items()}
+        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
+        done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+                              cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"{name}: {done.stdout}{done.stderr}"
+        assert "no issues" in done.stdout, done.stdout
+
+
+def test_uvicorn_trusts_forwarded_headers_from_the_lb_only(compose, services):
+    import ipaddress
+
+    lb_address = services["lb"]["networks"]["default"]["ipv4_address"]
+    subnets = [ipaddress.ip_network(c["subnet"]) for c in compose["networks"]["default"]["ipam"]["config"]]
+    assert any(ipaddress.ip_address(lb_address) in subnet for subnet in subnets)
+    for where, argv in _every_argv(services):
+        args = _uvicorn_argv(argv)
+        if args is None:
+            continue
+        trusted = _uvicorn_params(args)["forwarded_allow_ips"]
+        if where == "Dockerfile CMD":
+            assert trusted is None, "outside compose, uvicorn's default (127.0.0.1) is the only trusted proxy"
+        else:
+            assert trusted == lb_address, f"{where}: --forwarded-allow-ips {trusted!r} is not the lb"
+
+
+def _nginx_directives() -> dict[str, list[str]]:
+    conf = "\n".join(line.split("#", 1)[0] for line in NGINX_PATH.read_text().splitlines())
+    found: dict[str, list[str]] = {}
+    for name, value in re.findall(r"^\s*(\w+)\s+([^;{]*);", conf, re.M):
+        found.setdefault(name, []).append(value.strip())
+    return found
+
+
+def test_nginx_sets_the_client_address_it_saw_instead_of_appending_to_the_clients():
+    headers = dict(value.split(None, 1) for value in _nginx_directives()["proxy_set_header"])
+    assert headers["X-Forwarded-For"] == "$remote_addr"
+    assert headers["X-Real-IP"] == "$remote_addr"
+    assert "$proxy_add_x_forwarded_for" not in NGINX_PATH.read_text().split("#")[0]
+
+
+def test_nginx_drops_slow_clients():
+    directives = _nginx_directives()
+
+    def seconds(name: str) -> int:
+        value = directives[name][0]
+        return int(value[:-1]) * (60 if value.endswith("m") else 1) if value[-1] in "sm" else int(value)
+
+    assert seconds("client_header_timeout") <= 15
+    assert seconds("client_body_timeout") <= 15
+    assert seconds("send_timeout") <= 60
+    assert seconds("keepalive_timeout") <= 30
+    assert directives["client_max_body_size"][0] in ("16k", "32k", "64k")

@@ -25,9 +25,8 @@ def joined_cookie(code: str, nickname: str) -> bytes:
 
 
 def staff_cookie() -> bytes:
-    User.objects.create_user("host", password="pw", is_staff=True)
     client = Client()
-    assert client.login(username="host", password="pw")
+    client.force_login(User.objects.create_user("host", password="pw", is_staff=True))
     return f"sessionid={client.cookies['sessionid'].value}".encode()
 
 
@@ -142,10 +141,13 @@ async def test_a_socket_without_a_joined_participant_is_refused():
     assert not connected
 
 
-async def test_a_foreign_or_missing_origin_is_refused():
+async def test_a_foreign_origin_is_refused_and_a_missing_one_on_a_pages_socket():
     session = await make_session()
-    for headers in ([(b"origin", b"http://evil.example")], []):
-        communicator = WebsocketCommunicator(application, f"/livescore/{session.code}", headers=headers)
+    # The JSON feed serves clients without Origin (test_security); a page's socket does not.
+    for path, headers in ((f"/livescore/{session.code}", [(b"origin", b"http://evil.example")]),
+                          (f"/ws/livescore/{session.code}", [(b"origin", b"http://evil.example")]),
+                          (f"/ws/livescore/{session.code}", [])):
+        communicator = WebsocketCommunicator(application, path, headers=headers)
         connected, _ = await communicator.connect(timeout=5)
         assert not connected
 

@@ -562,7 +562,7 @@ def test_f_the_quiz_runs_to_its_end_after_the_host_closes_the_host_screen(rig, h
     env = rig.env(redis_)
     rig.worker(env)
     web = rig.web(env)
-    User.objects.create_user("teacher", password="a-long-pass", is_staff=True)
+    User.objects.create_user("teacher", password="a-long-pass", is_staff=True, is_superuser=True)
     session = services.session_create(quiz=make_quiz(questions=2, time_limit=5))
     ann = services.participant_join(code=session.code, nickname="ann")
     bob = services.participant_join(code=session.code, nickname="bob")

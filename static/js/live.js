@@ -19,6 +19,15 @@
       el.classList.toggle("is-low", seconds <= 5);
     }
   }
+  // Answer bars: sized here from data-percent, as the Content-Security-Policy refuses
+  // inline style attributes (CSSOM writes like this one are allowed).
+  function bars() {
+    var all = document.querySelectorAll(".bar[data-percent]");
+    for (var i = 0; i < all.length; i++) all[i].style.width = Number(all[i].dataset.percent) + "%";
+  }
+  bars();
+  document.addEventListener("htmx:wsAfterMessage", bars);
+
   setInterval(tick, 200);
   document.addEventListener("htmx:wsAfterMessage", tick);
 
