@@ -22,8 +22,8 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
 from leaderboard import board  # noqa: E402
-from leaderboard.events import CHANNEL_PATTERN  # noqa: E402
-from leaderboard.redis import async_client  # noqa: E402
+from live.events import CHANNEL_PATTERN  # noqa: E402
+from live.redis import async_client  # noqa: E402
 from quizzes import selectors  # noqa: E402
 
 _bridge: asyncio.Task | None = None
@@ -41,7 +41,7 @@ async def bridge(layer) -> None:
         if message["type"] != "pmessage":
             continue
         event = json.loads(message["data"])
-        if event.get("t") != "scored":
+        if event.get("t") != "board" or not event.get("items"):
             continue
         session_id = int(message["channel"].rsplit(b":", 1)[1])
         standings = await board.top_async(session_id=session_id, limit=100)

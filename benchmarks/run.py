@@ -95,10 +95,12 @@ class Harness:
     # --- measuring ------------------------------------------------------------------------
 
     async def versions_of_scores(self, stop: asyncio.Event, seen: dict) -> None:
-        """(session, participant) -> board version that first included their scored answer."""
+        """(session, participant) -> [(when, board version)] of each board change that
+        listed them; `answer_to_screen` takes the first after their answer arrived (a join
+        lists a player too, at 0 points)."""
         import redis.asyncio
 
-        from leaderboard.events import CHANNEL_PATTERN
+        from live.events import CHANNEL_PATTERN
 
         client = redis.asyncio.Redis.from_url(REDIS)
         pubsub = client.pubsub(ignore_subscribe_messages=True)
@@ -107,10 +109,10 @@ class Harness:
             message = await pubsub.get_message(timeout=0.2)
             if message and message["type"] == "pmessage":
                 event = json.loads(message["data"])
-                if event.get("t") == "scored":
+                if event.get("t") == "board":
                     session_id = int(message["channel"].rsplit(b":", 1)[1])
                     for participant_id, _ in event["items"]:
-                        seen.setdefault((session_id, participant_id), event["v"])
+                        seen.setdefault((session_id, participant_id), []).append((time.time(), event["version"]))
         await pubsub.aclose()
         await client.aclose()
 
@@ -139,7 +141,8 @@ class Harness:
     def answer_to_screen(self, answers, versions: dict, clients_by_session: dict, sample: int) -> tuple[list[float], int]:
         latencies, missing = [], 0
         for session_id, participant_id, received, _ in answers:
-            version = versions.get((session_id, participant_id))
+            changes = versions.get((session_id, participant_id), [])
+            version = next((v for at, v in changes if at >= received), None)
             viewers = clients_by_session[session_id]
             if len(viewers) > sample:
                 viewers = random.Random(participant_id).sample(viewers, sample)
@@ -344,9 +347,8 @@ class Harness:
 
     async def scoring(self, stack, seconds: float, rate: float) -> dict:
         """Answers submitted through answer_submit at `rate`/s for `seconds`; the worker scores."""
-        from leaderboard import board
         from quizzes import services
-        from quizzes.lookalikes import nickname_key
+        from quizzes.nicknames import nickname_key
         from quizzes.models import Participant
 
         total = int(seconds * rate)
@@ -360,7 +362,7 @@ class Harness:
                 Participant.objects.bulk_create(
                     [Participant(session=session, nickname=f"S{n:04d}", skeleton=nickname_key(f"S{n:04d}"))
                      for n in range(per_session)])
-                board.rebuild(session_id=session.pk, epoch=session.created_at, participants=session.participants.all())
+                services.leaderboard_rebuild(session.pk)
                 correct = {}
                 self.open_question(session, correct)
                 choice = next(iter(correct.values()))

@@ -23,7 +23,7 @@ def json_worker_logs(logger=None, **_) -> None:
 
     if logger is None or getattr(settings, "LOG_FORMAT", "plain") != "json":
         return
-    from elsa.logs import JsonFormatter
+    from monitoring.logs import JsonFormatter
 
     for handler in logger.handlers:
         handler.setFormatter(JsonFormatter())

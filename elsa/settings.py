@@ -90,14 +90,16 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "monitoring",
+    "live",
     "quizzes",
     "leaderboard",
 ]
 
 MIDDLEWARE = [
     # GET /metrics (Prometheus), answered before the host check: scrapers reach each
-    # replica by its address (leaderboard/metrics.py, docs/operations.md).
-    "leaderboard.metrics.MetricsMiddleware",
+    # replica by its address (monitoring/metrics.py, docs/operations.md).
+    "monitoring.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -255,9 +257,9 @@ ELSA = {
     "DEADLINE_POLL_SECONDS": env_float("DEADLINE_POLL_SECONDS", 0.25),
     # A socket that takes no frame for this long (its client stopped reading) is closed.
     "WS_STUCK_SECONDS": env_float("WS_STUCK_SECONDS", 10.0),
-    # Fastest leaderboard tick; large rooms tick slower (see leaderboard.hub).
+    # Fastest leaderboard tick; large rooms tick slower (see live/hub.py).
     "TICK_SECONDS": env_float("TICK_SECONDS", 0.2),
-    # Frames a web process aims to write per second to one room (see leaderboard.hub).
+    # Frames a web process aims to write per second to one room (see live/hub.py).
     "FANOUT_FRAMES_PER_SECOND": env_float("FANOUT_FRAMES_PER_SECOND", 2500.0),
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
@@ -301,7 +303,7 @@ CONTENT_SECURITY_POLICY = {
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 # "plain" (default): readable lines. "json": one JSON object per line for a log system.
-# Lines about a session carry `session=<join code>` either way (elsa/logs.py).
+# Lines about a session carry `session=<join code>` either way (monitoring/logs.py).
 LOG_FORMAT = (os.environ.get("LOG_FORMAT") or "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
@@ -310,7 +312,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
-        "json": {"()": "elsa.logs.JsonFormatter"},
+        "json": {"()": "monitoring.logs.JsonFormatter"},
     },
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},

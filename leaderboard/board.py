@@ -19,9 +19,10 @@ points only grow.
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import QuerySet
+from live.events import publish
+from live.redis import async_client, sync_client
 
-from .redis import async_client, sync_client
+from .events import BoardChanged
 
 REACH_BITS = 28
 REACH_SPAN = 2**REACH_BITS
@@ -137,24 +138,34 @@ def rank_of(*, session_id: int, score: int) -> int:
 def record(
     *, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]
 ) -> int:
-    """Write absolute totals: (participant id, nickname, points, reached at) each.
+    """Write absolute totals: (participant id, nickname, points, reached at) each, and
+    tell every screen (a BoardChanged event with the totals and the new version: a frame
+    showing this version or a later one includes these totals).
 
-    Returns the board's new version: a frame showing this version or a later one includes
-    these totals."""
+    Call it after the commit that made these totals: the board follows the database."""
     if not entries:
         return 0
+    version = _write(session_id, epoch, entries)
+    publish(session_id, BoardChanged(items=[[pid, pts] for pid, _, pts, _ in entries], version=version))
+    return version
+
+
+def _write(session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]) -> int:
     mapping = {member(pid, nick): -composite(pts, at, epoch) for pid, nick, pts, at in entries}
     pipe = sync_client().pipeline(transaction=True)
     # LT still adds new members; it only refuses to lower an existing player's total
     # (scores are stored negated).
-    pipe.zadd(board_key(session_id), mapping, lt=True)
+    if mapping:
+        pipe.zadd(board_key(session_id), mapping, lt=True)
     pipe.incr(version_key(session_id))
-    return int(pipe.execute()[1])
+    return int(pipe.execute()[-1])
 
 
-def rebuild(*, session_id: int, epoch: datetime, participants: QuerySet) -> None:
-    """Fill the board from the database; safe beside concurrent writers (LT keeps the best total)."""
-    rows = participants.values_list("id", "nickname", "score", "score_reached_at")
-    record(session_id=session_id, epoch=epoch, entries=list(rows))
+def rebuild(*, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]) -> None:
+    """Fill the board from the database's totals; safe beside concurrent writers (LT keeps
+    the best total). Screens redraw it; the event names no one (everyone's total is in
+    the reveal that follows a rebuild, or in a socket's snapshot)."""
+    version = _write(session_id, epoch, entries)
     sync_client().set(built_key(session_id), 1)
+    publish(session_id, BoardChanged(items=[], version=version))
 

@@ -145,7 +145,7 @@ class QuizSessionAdmin(admin.ModelAdmin):
         return format_html(
             '<a href="{}">host</a> · <a href="{}">live scores</a>',
             reverse("quizzes:host", args=[session.code]),
-            reverse("quizzes:livescore", args=[session.code]),
+            reverse("livescore", args=[session.code]),
         )
 
 

@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.conf import settings
 
 
 class QuizzesConfig(AppConfig):
@@ -7,10 +6,14 @@ class QuizzesConfig(AppConfig):
     verbose_name = "Quizzes"
 
     def ready(self) -> None:
-        from leaderboard.hub import hub
+        from leaderboard import live as leaderboard_live
+        from live.hub import hub
+        from monitoring import health
 
-        from .deadlines import move_sessions_on
+        # metrics registers its collectors; consumers, their kinds of socket (live.metrics).
+        from . import consumers, live, metrics, services, tasks  # noqa: F401
 
-        # Every web process moves on the sessions it serves when their deadlines pass,
-        # so a quiz never waits for a Celery worker (decision 10).
-        hub.every(settings.ELSA["DEADLINE_POLL_SECONDS"], move_sessions_on)
+        live.install(hub)
+        # The board is a cache of the totals this app keeps: how to refill it.
+        leaderboard_live.rebuild_with(services.leaderboard_rebuild)
+        health.register("broker", tasks.broker_answers)

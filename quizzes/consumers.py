@@ -1,22 +1,26 @@
+"""The player's and the host's sockets. Transport only: identity from the scope, each
+message checked for shape and paid for (live.limits), the answer stored by a service."""
+
 import json
 import logging
 
-from leaderboard.threads import db
 from django.conf import settings
 from django.utils import timezone
 
-from elsa.logs import event as log_event
-from leaderboard import metrics
-from leaderboard import limits
-from leaderboard.consumers import LiveConsumer
-from leaderboard.hub import hub
+from leaderboard import live as leaderboard_live
+from live import limits
+from live.consumers import LiveConsumer
+from live.hub import hub
+from live.threads import db
+from monitoring.logs import event as log_event
 
-from . import frames, hosting, selectors, services
+from . import hosting, metrics, partials, selectors, services
 from .identity import joined_participant_id
+from .models import QuizSession
 
 # Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
 CLOSE_NOT_ALLOWED = 4403
-CLOSE_POLICY = limits.CLOSE_POLICY
+CLOSE_UNKNOWN = 4404
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +29,10 @@ class PlayerConsumer(LiveConsumer):
     """A player's phone: receives the quiz as it runs and sends answers."""
 
     kind = "player"
+    refused = 0
+    # The locked-in frame of the last round this socket's player answered, by round id:
+    # a repeated answer is refused without asking the database again.
+    answered: tuple[str, str] | None = None
 
     async def connect(self) -> None:
         code = self.scope["url_route"]["kwargs"]["code"]
@@ -32,68 +40,74 @@ class PlayerConsumer(LiveConsumer):
         if participant_id is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        if not await limits.sockets.admit(self, participant_id=participant_id):
+        if not await limits.sockets.admit(self, person_id=participant_id):
             await self.close(code=limits.CLOSE_POLICY)
             return
         participant = await db(selectors.participant_in)(participant_id=participant_id, code=code)
         if participant is None:
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
-        self.participant_id = participant.pk
-        self.refused = 0
+        self.person_id = participant.pk
 
         async def snapshot() -> str:
-            view = await db(selectors.player_view)(participant)
-            return view["stage"] + view["me"] + await hub.leaderboard_frame(participant.session_id)
+            page = partials.player_page(await db(selectors.player_view)(participant))
+            return page["stage"] + page["me"] + await leaderboard_live.board_frame(hub, participant.session_id)
 
-        await self.go_live(participant.session_id, snapshot)
+        await self.go_live(participant.session_id, snapshot, label=participant.session.code)
 
     async def receive(self, text_data=None, bytes_data=None) -> None:
         received_at = timezone.now()
         if not limits.sockets.allow_message(self):
-            metrics.answer_received("rate_limited")
-            self.refused += 1
-            if self.refused > settings.ELSA["WS_MESSAGE_BURST"] * 5:
-                if self.refused == settings.ELSA["WS_MESSAGE_BURST"] * 5 + 1:
-                    log_event(log, "socket_closed_for_flooding", session=self.session_code,
-                              level=logging.WARNING, participant=self.participant_id)
-                await self.close(code=CLOSE_POLICY)
-            elif self.refused == 1 or self.refused % 10 == 0:
-                await self.send(text_data=frames.flash("Slow down: too many messages."))
+            await self.refuse_flood()
             return
         message = parse_message(text_data, bytes_data)
         if message is None:
             metrics.answer_received("invalid")
-            await self.send(text_data=frames.flash("That message was not understood."))
+            await self.send(text_data=partials.flash("That message was not understood."))
             return
-        locked = limits.sockets.known_answer(self.participant_id, message.get("round"))
-        if locked is not None:  # answered already: no need to ask the database again
+        if self.answered is not None and self.answered[0] == str(message.get("round")):
             metrics.answer_received("duplicate")
-            await self.send(text_data=frames.flash("Your answer is already locked in.") + locked)
+            await self.send(text_data=partials.flash("Your answer is already locked in.") + self.answered[1])
             return
         try:
             answer = await db(services.answer_submit)(
-                participant_id=self.participant_id,
-                session_id=self.session_id,
+                participant_id=self.person_id,
+                session_id=self.room_id,
                 choice_id=message.get("choice"),
                 round_id=message.get("round"),
                 received_at=received_at,
             )
         except services.AnswerRefused as refused:
             metrics.answer_received(refused.code)
-            frame = frames.flash(refused.message)
+            frame = partials.flash(refused.message)
             if refused.code == "duplicate":
-                locked = await db(selectors.locked_in_frame)(
-                    participant_id=self.participant_id, session_id=self.session_id
-                )
-                limits.sockets.remember_answer(self.participant_id, message.get("round"), locked)
+                locked = await db(locked_in_frame)(participant_id=self.person_id, session_id=self.room_id)
+                self.answered = (str(message.get("round")), locked)
                 frame += locked
             await self.send(text_data=frame)
             return
         metrics.answer_received("stored")
-        locked = frames.locked_in(answer)
-        limits.sockets.remember_answer(self.participant_id, answer.round_id, locked)
-        await self.send(text_data=locked + frames.flash(""))
+        locked = partials.locked_in(answer)
+        self.answered = (str(answer.round_id), locked)
+        await self.send(text_data=locked + partials.flash(""))
+
+    async def refuse_flood(self) -> None:
+        metrics.answer_received("rate_limited")
+        self.refused += 1
+        limit = settings.ELSA["WS_MESSAGE_BURST"] * 5
+        if self.refused > limit:
+            if self.refused == limit + 1:
+                log_event(log, "socket_closed_for_flooding", session=self.label, level=logging.WARNING,
+                          participant=self.person_id)
+            await self.close(code=limits.CLOSE_POLICY)
+        elif self.refused == 1 or self.refused % 10 == 0:
+            await self.send(text_data=partials.flash("Slow down: too many messages."))
+
+
+def locked_in_frame(*, participant_id: int, session_id: int) -> str:
+    session = QuizSession.objects.get(pk=session_id)
+    answer = selectors.current_answer(participant_id=participant_id, session=session)
+    return partials.locked_in(answer) if answer else ""
 
 
 def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | None:
@@ -112,7 +126,8 @@ def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | Non
 
 
 class HostConsumer(limits.ListenOnly, LiveConsumer):
-    """The host screen: receives the stage, the room's arrivals and answer counts."""
+    """The host screen: receives the stage, the room's arrivals and answer counts. It only
+    listens: the controls are HTTP (views.host_next), so watching is enough to connect."""
 
     kind = "host"
 
@@ -120,18 +135,17 @@ class HostConsumer(limits.ListenOnly, LiveConsumer):
         if not await limits.sockets.admit(self):
             await self.close(code=limits.CLOSE_POLICY)
             return
-        # Watching is enough: the host socket only listens; controls are HTTP (host_next).
         user = self.scope.get("user")
         if user is None or not hosting.may_watch(user):
             await self.close(code=CLOSE_NOT_ALLOWED)
             return
         session = await db(selectors.session_by_code)(self.scope["url_route"]["kwargs"]["code"])
         if session is None:
-            await self.close(code=4404)
+            await self.close(code=CLOSE_UNKNOWN)
             return
 
         async def snapshot() -> str:
-            stage = await db(selectors.host_snapshot)(session)
-            return stage + await hub.leaderboard_frame(session.pk)
+            stage = partials.host_stage(await db(selectors.host_view)(session))
+            return stage + await leaderboard_live.board_frame(hub, session.pk)
 
-        await self.go_live(session.pk, snapshot)
+        await self.go_live(session.pk, snapshot, label=session.code)

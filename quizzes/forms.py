@@ -1,6 +1,6 @@
 from django import forms
 
-from .models import NICKNAME_MAX_LENGTH
+from .nicknames import NICKNAME_MAX_LENGTH
 
 
 class JoinForm(forms.Form):

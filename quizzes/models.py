@@ -5,15 +5,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.functions import Lower
 
-from .lookalikes import nickname_key
+from .nicknames import NICKNAME_MAX_LENGTH, nickname_key
 
 # No look-alikes: 0/O, 1/I/L are left out so a code read off a projector is typed right.
 JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 JOIN_CODE_LENGTH = 6
 # The shape of a code in a URL or a form: nothing else (a NUL byte, say) reaches a query.
 JOIN_CODE_PATTERN = rf"[A-Za-z0-9]{{{JOIN_CODE_LENGTH}}}"
-NICKNAME_MAX_LENGTH = 24
-NICKNAME_MAX_BYTES = 48  # UTF-8
 MIN_CHOICES = 2
 MAX_CHOICES = 6
 # Decision 6: higher score first; among equals whoever reached it first, then nickname.
@@ -126,7 +124,7 @@ class Round(models.Model):
 class Participant(models.Model):
     session = models.ForeignKey(QuizSession, on_delete=models.CASCADE, related_name="participants")
     nickname = models.CharField(max_length=NICKNAME_MAX_LENGTH)
-    # The nickname's confusable skeleton (quizzes/lookalikes.py), kept from the nickname
+    # The nickname's confusable skeleton (quizzes/nicknames.py), kept from the nickname
     # on every save: unique per session, so no two players look alike on the board.
     skeleton = models.CharField(max_length=255, editable=False)
     score = models.IntegerField(default=0)

@@ -1,11 +1,25 @@
-"""Reads: what a page or a (re)connecting socket shows, straight from the database."""
+"""Reads: what a page or a (re)connecting socket shows, straight from the database. Data
+only; quizzes/partials.py renders it."""
+
+from typing import NamedTuple
+
+from django.conf import settings
+from django.db.models import Count, Sum
 
 from leaderboard import board
 
-from . import frames
-from .models import Answer, Participant, QuizSession, is_join_code
+from .models import STANDING_ORDER, Answer, Participant, QuizSession, is_join_code
 
 State = QuizSession.State
+
+
+class Result(NamedTuple):
+    """A player's result when a question closes (in events it travels as a list)."""
+
+    correct: bool | None  # None: no answer
+    points: int
+    score: int
+    rank: int
 
 
 def session_by_code(code: str) -> QuizSession | None:
@@ -28,51 +42,120 @@ def participant_in(*, participant_id: int, code: str) -> Participant | None:
     )
 
 
-def player_view(participant: Participant) -> dict[str, str]:
-    """Everything a player's page shows now, as fragments: stage, own result, score, rank."""
-    session = participant.session
-    answer = current_answer(participant_id=participant.pk, session=session)
-    rank = board.rank_of(session_id=session.pk, score=participant.score)
-    result_html = ""
-    if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
-        result = frames.result_row(
-            answer.is_correct if answer else None, answer.points if answer else 0, score=participant.score, rank=rank
-        )
-        result_html = frames.player_result(state=session.state, result=result)
-    return {
-        "stage": frames.player_stage(session, answer=answer, result_html=result_html),
-        "me": frames.me(nickname=participant.nickname, score=participant.score, rank=rank),
+def round_view(session: QuizSession) -> dict:
+    """The current question as the stage shows it. The correct choice only once it closed."""
+    round_ = session.current_round
+    if round_ is None:
+        return {}
+    question = round_.question
+    choices = list(question.choices.all())
+    view = {
+        "round": round_,
+        "question": question,
+        "choices": choices,
+        "number": round_.index + 1,
+        "total": session.quiz.questions.count(),
+        "closes_at_ms": int(round_.closes_at.timestamp() * 1000),
     }
-
-
-def host_snapshot(session: QuizSession) -> str:
-    return frames.host_stage(session)
+    if session.state != State.QUESTION_OPEN:
+        view["correct"] = next((c for c in choices if c.is_correct), None)
+    return view
 
 
 def current_answer(*, participant_id: int, session: QuizSession) -> Answer | None:
     """The participant's answer to the session's current round, if any."""
     if not session.current_round_id:
         return None
-    return Answer.objects.select_related("choice").filter(participant_id=participant_id, round_id=session.current_round_id).first()
+    return (
+        Answer.objects.select_related("choice")
+        .filter(participant_id=participant_id, round_id=session.current_round_id)
+        .first()
+    )
 
 
-def locked_in_frame(*, participant_id: int, session_id: int) -> str:
-    answer = current_answer(participant_id=participant_id, session=QuizSession.objects.get(pk=session_id))
-    return frames.locked_in(answer) if answer else ""
+def player_view(participant: Participant) -> dict:
+    """Everything a player's page shows now: the stage, their answer, result, score, rank."""
+    session = participant.session
+    answer = current_answer(participant_id=participant.pk, session=session)
+    rank = board.rank_of(session_id=session.pk, score=participant.score)
+    result = None
+    if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
+        result = Result(answer.is_correct if answer else None, (answer.points or 0) if answer else 0,
+                        participant.score, rank)
+    return {"session": session, "current": round_view(session), "answer": answer, "result": result,
+            "nickname": participant.nickname, "score": participant.score, "rank": rank}
+
+
+def roster(session: QuizSession) -> dict:
+    players = session.participants.order_by("-joined_at")
+    return {"count": players.count(), "players": list(players.values_list("nickname", flat=True)[:100])}
+
+
+def answered(session: QuizSession) -> dict:
+    return {
+        "answered": Answer.objects.filter(round_id=session.current_round_id).count(),
+        "players": session.participants.count(),
+    }
+
+
+def host_view(session: QuizSession) -> dict:
+    """What the host's stage shows in the session's state."""
+    view = {"session": session, "current": round_view(session)}
+    if session.state == State.LOBBY:
+        view["join_url"] = settings.ELSA["PUBLIC_URL"].rstrip("/") + "/"
+        view["roster"] = roster(session)
+    elif session.state == State.QUESTION_OPEN:
+        view["answered"] = answered(session)
+    elif session.state == State.QUESTION_CLOSED:
+        counts = dict(
+            Answer.objects.filter(round=session.current_round).values_list("choice_id").annotate(n=Count("id"))
+        )
+        total = sum(counts.values()) or 1
+        view["distribution"] = [
+            (c, counts.get(c.pk, 0), round(100 * counts.get(c.pk, 0) / total)) for c in view["current"]["choices"]
+        ]
+    elif session.state == State.FINISHED:
+        view["podium"] = list(session.participants.order_by(*STANDING_ORDER)[:3])
+    return view
+
+
+def host_panels(session_id: int) -> tuple[str, dict | None]:
+    """The panels that change on the host screen within a state: who joined (lobby), how
+    many answered (open question); (state, None) in other states."""
+    session = QuizSession.objects.get(pk=session_id)
+    if session.state == State.LOBBY:
+        return session.state, roster(session)
+    if session.state == State.QUESTION_OPEN:
+        return session.state, answered(session)
+    return session.state, None
+
+
+def results(session: QuizSession) -> dict[str, Result]:
+    """Every participant's result for the current round and their rank, by participant id."""
+    answers = {}
+    if session.current_round_id:
+        answers = {
+            pid: (correct, points or 0)
+            for pid, correct, points in Answer.objects.filter(round_id=session.current_round_id).values_list(
+                "participant_id", "is_correct", "points"
+            )
+        }
+    ordered = list(Participant.objects.filter(session=session).order_by(*STANDING_ORDER).values_list("pk", "score"))
+    ranks = board.competition_ranks([score for _, score in ordered])
+    return {
+        str(pid): Result(*answers.get(pid, (None, 0)), score, rank)
+        for (pid, score), rank in zip(ordered, ranks)
+    }
 
 
 def audit(session: QuizSession) -> list[str]:
     """Every way the session's scores disagree: ledger vs totals vs the Redis leaderboard."""
-    from django.db.models import Sum
-
     problems = []
     pending = Answer.objects.filter(round__session=session, scored_at__isnull=True).count()
     if pending:
         problems.append(f"{pending} answers are not scored")
     ledger = dict(
-        Answer.objects.filter(round__session=session)
-        .values_list("participant_id")
-        .annotate(total=Sum("points"))
+        Answer.objects.filter(round__session=session).values_list("participant_id").annotate(total=Sum("points"))
     )
     redis_scores = {pid: s.score for pid, s in board.all_ranks(session_id=session.pk).items()}
     for pid, nickname, score in session.participants.values_list("pk", "nickname", "score"):
@@ -84,30 +167,3 @@ def audit(session: QuizSession) -> list[str]:
     if extra:
         problems.append(f"Redis has {len(extra)} unknown players")
     return problems
-
-
-def dependencies() -> dict[str, bool]:
-    """Whether each service the quiz needs answers right now."""
-    from django.db import connection
-
-    from elsa.celery import app
-    from leaderboard.redis import sync_client
-
-    checks = {}
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-        checks["database"] = True
-    except Exception:
-        checks["database"] = False
-    try:
-        checks["redis"] = bool(sync_client().ping())
-    except Exception:
-        checks["redis"] = False
-    try:
-        with app.connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, timeout=2)
-        checks["broker"] = True
-    except Exception:
-        checks["broker"] = False
-    return checks

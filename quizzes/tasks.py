@@ -1,9 +1,10 @@
-"""Celery tasks: take ids (if any), call one service, safe to run twice."""
+"""Celery tasks: take ids (if any), call one service, safe to run twice. Services enqueue
+them by name (quizzes/services/queue.py)."""
 
-from celery import shared_task
+from celery import current_app, shared_task
 from django.utils import timezone
 
-from . import services
+from . import bots, services
 from .models import Round
 
 
@@ -29,7 +30,7 @@ def sweep() -> dict:
 
 @shared_task
 def bots_play_round(round_id: int) -> int:
-    plan = services.bots_plan_round(round_id=round_id)
+    plan = bots.bots_plan_round(round_id=round_id)
     for participant_id, choice_id, delay in plan:
         bot_answer.apply_async((participant_id, round_id, choice_id), countdown=delay)
     return len(plan)
@@ -51,4 +52,11 @@ def bot_answer(participant_id: int, round_id: int, choice_id: int) -> bool:
         )
     except services.AnswerRefused:
         return False
+    return True
+
+
+def broker_answers() -> bool:
+    """For /readyz: the broker these tasks go through takes a connection."""
+    with current_app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=2)
     return True

@@ -6,8 +6,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard import board
+from leaderboard import partials as leaderboard_partials
 
-from . import frames, hosting, selectors, services
+from . import hosting, partials, selectors, services
 from .forms import JoinForm
 from .identity import joined_participant_id, remember_participant
 
@@ -20,7 +21,7 @@ def _session_or_404(code: str):
 
 
 def _leaderboard_html(session) -> str:
-    return frames.leaderboard(board.top(session_id=session.pk, limit=settings.ELSA["LEADERBOARD_SIZE"]))
+    return leaderboard_partials.board_html(board.top(session_id=session.pk, limit=settings.ELSA["LEADERBOARD_SIZE"]))
 
 
 @require_GET
@@ -57,8 +58,8 @@ def play(request, code: str):
     participant = participant_id and selectors.participant_in(participant_id=participant_id, code=code)
     if not participant:
         return redirect(f"/?code={code.upper()}")
-    view = selectors.player_view(participant)
-    context = {"session": participant.session, "leaderboard_html": _leaderboard_html(participant.session), **view}
+    page = partials.player_page(selectors.player_view(participant))
+    context = {"session": participant.session, "leaderboard_html": _leaderboard_html(participant.session), **page}
     return render(request, "quizzes/play.html", context)
 
 
@@ -66,8 +67,8 @@ def play(request, code: str):
 @require_GET
 def host(request, code: str):
     session = _session_or_404(code)
-    context = {"session": session, "stage_html": selectors.host_snapshot(session), "leaderboard_html": _leaderboard_html(session),
-               "controls": hosting.may_control(request.user, session)}
+    context = {"session": session, "stage_html": partials.host_stage(selectors.host_view(session)),
+               "leaderboard_html": _leaderboard_html(session), "controls": hosting.may_control(request.user, session)}
     return render(request, "quizzes/host.html", context)
 
 
@@ -76,11 +77,11 @@ def host(request, code: str):
 def host_next(request, code: str):
     session = _session_or_404(code)
     if not hosting.may_control(request.user, session):
-        return HttpResponse(frames.flash("Only this session's host can move it on."), status=403)
+        return HttpResponse(partials.flash("Only this session's host can move it on."), status=403)
     try:
         services.session_next(session_id=session.pk)
     except services.HostError as error:
-        return HttpResponse(frames.flash(error.message), status=409)
+        return HttpResponse(partials.flash(error.message), status=409)
     return HttpResponse(status=204)
 
 
@@ -101,26 +102,3 @@ def qr(request, code: str):
         return HttpResponse(error.message, status=429, content_type="text/plain")
     url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
     return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
-
-
-@require_GET
-def livescore(request, code: str):
-    try:
-        session = _visited_session(request, code)
-    except services.JoinError as error:
-        return HttpResponse(error.message, status=429, content_type="text/plain")
-    return render(request, "leaderboard/livescore.html", {"session": session, "leaderboard_html": _leaderboard_html(session)})
-
-
-@require_GET
-def healthz(request):
-    """Alive: the process answers. Dependencies are /readyz's business."""
-    return HttpResponse("ok", content_type="text/plain")
-
-
-@require_GET
-def readyz(request):
-    """Ready: PostgreSQL, Redis and the Celery broker all answer."""
-    checks = selectors.dependencies()
-    body = "\n".join(f"{name}: {'ok' if ok else 'down'}" for name, ok in checks.items())
-    return HttpResponse(body, content_type="text/plain", status=200 if all(checks.values()) else 503)

@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 
 def fill_skeletons(apps, schema_editor):
-    from quizzes.lookalikes import nickname_key
+    from quizzes.nicknames import nickname_key
 
     Participant = apps.get_model("quizzes", "Participant")
     seen = set()

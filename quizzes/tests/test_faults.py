@@ -26,7 +26,7 @@ from websockets.exceptions import ConnectionClosed
 from conftest import _test_database_url, wait_for
 from elsa.processes import Supervisor
 from leaderboard import board
-from quizzes import selectors, services
+from quizzes import rules, selectors, services
 from quizzes.models import STANDING_ORDER, Answer, Participant, QuizSession
 
 from . import faults
@@ -114,7 +114,7 @@ def rig(transactional_db, tmp_path):
 @pytest.fixture
 def here(monkeypatch, settings):
     """Point this test process's Redis and Celery clients at a private Redis and broker."""
-    import leaderboard.redis as clients
+    import live.redis as clients
     from elsa.celery import app
 
     def point(redis: faults.RedisServer, broker_url: str | None = None) -> None:
@@ -148,7 +148,7 @@ def same_board(frame: list[dict], expected: list[dict]) -> bool:
 
 def expected_points(answer: Answer, streak: int) -> int:
     question = answer.round.question
-    return services.points_for(points=question.points, speed_points=question.speed_points,
+    return rules.points_for(points=question.points, speed_points=question.speed_points,
                                elapsed=answer.received_at - answer.round.opened_at,
                                limit=timedelta(seconds=question.time_limit_seconds), streak=streak)
 

@@ -16,9 +16,11 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils.html import escape
 
-from leaderboard import board, hub
-from leaderboard.events import publish
-from quizzes import frames, services
+from leaderboard import board
+from leaderboard import partials as board_partials
+from leaderboard.events import BoardChanged
+from live.events import publish
+from quizzes import partials, selectors, services
 from quizzes.identity import remember_participant
 from quizzes.models import Participant
 
@@ -168,7 +170,7 @@ def test_the_host_screen_shows_hostile_nicknames_as_text_in_roster_and_podium(se
     for nickname in DB_NICKNAMES:
         assert f"<li>{escape(nickname)}</li>" in roster
     assert_inert(lobby, ALL_NICKNAMES, stage_ids=1)
-    assert_inert(frames.host_roster(session), DB_NICKNAMES)  # the live roster push
+    assert_inert(partials.roster(selectors.roster(session)), DB_NICKNAMES)  # the live roster push
 
     for _ in range(3):  # start, close, finish
         services.session_next(session_id=session.pk)
@@ -180,7 +182,7 @@ def test_the_host_screen_shows_hostile_nicknames_as_text_in_roster_and_podium(se
     for nickname in DB_NICKNAMES[1:]:
         assert f'<span class="podium-name">{escape(nickname)}</span>' in podium
     assert_inert(podium_page, ALL_NICKNAMES, stage_ids=1)
-    assert_inert(frames.host_stage(session), DB_NICKNAMES[1:], stage_ids=1)  # the live podium push
+    assert_inert(partials.host_stage(selectors.host_view(session)), DB_NICKNAMES[1:], stage_ids=1)  # the live podium push
 
 
 def test_the_livescore_page_shows_hostile_nicknames_as_text(client, session, hostile):
@@ -206,17 +208,17 @@ def test_the_admin_shows_hostile_nicknames_as_text(admin_client, session, hostil
 def test_the_html_leaderboard_fragment_shows_hostile_nicknames_as_text(session, hostile):
     standings = board.top(session_id=session.pk, limit=10)
     assert {s.nickname for s in standings.standings} == set(ALL_NICKNAMES)
-    html = frames.leaderboard(standings)
+    html = board_partials.board_html(standings)
     names = [unescape(part.split("</span>")[0]) for part in html.split('<span class="name">')[1:]]
     assert sorted(names) == sorted(ALL_NICKNAMES)
     assert_inert(html, ALL_NICKNAMES)
-    assert_inert(frames.me(nickname=LONG, score=0, rank=1), [LONG])
+    assert_inert(partials.me(nickname=LONG, score=0, rank=1), [LONG])
 
 
 def test_the_json_feed_carries_hostile_nicknames_as_exact_strings(session, hostile):
     control = "Tab\there\u2028\x00</script>"
     board.record(session_id=session.pk, epoch=session.created_at, entries=[(99_999, control, 1, None)])
-    frame = hub.json_frame(board.top(session_id=session.pk, limit=100))
+    frame = board_partials.board_json(board.top(session_id=session.pk, limit=100))
     rows = json.loads(frame)
     assert sorted(row["PlayerID"] for row in rows) == sorted([*ALL_NICKNAMES, control])
     assert all(set(row) == {"PlayerID", "Score", "Rank"} for row in rows)
@@ -243,7 +245,7 @@ def test_hostile_nicknames_stay_inert_in_chromium(live_server_url, browser, sess
     screen.goto(f"{live_server_url}/livescore/{session.code}")
     screen.wait_for_function("window.__wsMessages >= 1")  # the socket's snapshot was swapped in
     seen = screen.evaluate("window.__wsMessages")
-    publish(session.pk, {"t": "joined"})  # a live leaderboard push as well
+    publish(session.pk, BoardChanged(items=[], version=0))  # a live leaderboard push as well
     screen.wait_for_function(f"window.__wsMessages > {seen}")
     screen.wait_for_timeout(300)  # room for an injected image to fail and fire
 

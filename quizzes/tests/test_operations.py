@@ -15,9 +15,10 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import ROOT
-from elsa.logs import JsonFormatter, event
-from leaderboard import metrics
-from leaderboard.hub import Outlet, send_all
+from live.hub import send_all
+from live.outlet import Outlet
+from monitoring import metrics
+from monitoring.logs import JsonFormatter, event
 from quizzes import services
 from quizzes.models import Answer
 
@@ -241,7 +242,7 @@ def test_the_json_formatter_writes_one_valid_json_object_with_the_session(caplog
     formatter = JsonFormatter()
     closed = json.loads(formatter.format(lines["round_closed"][0]))
     assert closed["session"] == session.code and closed["event"] == "round_closed" and closed["round"] == 1
-    assert closed["level"] == "INFO" and closed["logger"] == "quizzes.services"
+    assert closed["level"] == "INFO" and closed["logger"] == "quizzes.services.sessions"
     assert f"session={session.code}" in closed["message"]
     text = formatter.format(lines["player_joined"][0])
     assert "\n" not in text
@@ -283,7 +284,7 @@ def run_django(code: str, **env) -> subprocess.CompletedProcess:
 
 LOG_SOME = """
 import logging
-from elsa.logs import event
+from monitoring.logs import event
 event(logging.getLogger("quizzes.services"), "round_closed", session="ABC123", round=3)
 logging.getLogger("quizzes.services").warning("publish failed")
 """

@@ -90,7 +90,7 @@ def test_healthz_says_alive_and_readyz_checks_database_redis_and_broker(client):
 
 
 def test_readyz_fails_when_redis_is_unreachable(client, settings, monkeypatch):
-    import leaderboard.redis as connections
+    import live.redis as connections
 
     monkeypatch.setattr(connections, "_sync_client", None)
     settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens on port 1

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 import pytest
 
-from quizzes.services import points_for
+from quizzes.rules import points_for
 
 T = timedelta(seconds=20)
 

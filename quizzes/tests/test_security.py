@@ -20,7 +20,7 @@ import quizzes.consumers
 from conftest import ROOT, _test_database_url
 from elsa import demo
 from elsa.asgi import application
-from quizzes import frames, selectors, services
+from quizzes import partials, selectors, services
 from quizzes.models import Answer, QuizSession
 
 from . import faults
@@ -535,7 +535,7 @@ def test_no_template_or_fragment_carries_an_inline_style_or_script(client, quiz_
     for _ in range(2):  # open, then close: the distribution with its bars
         services.session_next(session_id=quiz_session.pk)
     quiz_session.refresh_from_db()
-    pages = [logged_in(host).get(f"/host/{quiz_session.code}").content.decode(), frames.host_stage(quiz_session),
+    pages = [logged_in(host).get(f"/host/{quiz_session.code}").content.decode(), partials.host_stage(selectors.host_view(quiz_session)),
              client.get("/").content.decode()]
     assert 'class="bar" data-percent="' in pages[0]
     for html in pages:

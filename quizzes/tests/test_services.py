@@ -5,7 +5,7 @@ import pytest
 from django.db import connection
 
 from leaderboard import board
-from quizzes import services
+from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
 
 from .helpers import answer_after, correct_choice, make_quiz, wrong_choice
@@ -269,8 +269,6 @@ def test_many_concurrent_scorings_of_one_answer_add_its_points_once():
 
 
 def test_reveal_results_rank_equal_scores_together_from_the_database():
-    from quizzes import frames
-
     session = services.session_create(quiz=make_quiz(questions=1, speed_points=False))
     ann, bob, cat = (services.participant_join(code=session.code, nickname=n) for n in ("ann", "bob", "cat"))
     services.session_next(session_id=session.pk)
@@ -279,8 +277,8 @@ def test_reveal_results_rank_equal_scores_together_from_the_database():
     answer_after(session, cat, wrong_choice(session), 1)
     services.session_next(session_id=session.pk)
     session.refresh_from_db()
-    assert frames.results(session) == {
-        str(ann.pk): [1, 1000, 1000, 1], str(bob.pk): [1, 1000, 1000, 1], str(cat.pk): [0, 0, 0, 3],
+    assert selectors.results(session) == {
+        str(ann.pk): (True, 1000, 1000, 1), str(bob.pk): (True, 1000, 1000, 1), str(cat.pk): (False, 0, 0, 3),
     }
 
 

@@ -2,10 +2,10 @@
 
 A limit kept per socket is no limit: one cookie could open a hundred sockets, each with
 its own message budget (a bystander's "locked in" went from 7 ms to 582 ms). This
-process's sockets are counted here per participant and per client address, and messages
-are paid for from one budget per participant and one per address, whichever socket they
-arrive on. Refusals here cost no database query. Counts are per web process: with N
-replicas a client can hold at most N times a cap.
+process's sockets are counted here per person (a quiz's participant) and per client
+address, and messages are paid for from one budget per person and one per address,
+whichever socket they arrive on. Refusals here cost no database query. Counts are per web
+process: with N replicas a client can hold at most N times a cap.
 """
 
 import ipaddress
@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-# A newer socket of the same participant replaced this one; 4xxx: htmx does not reconnect,
-# so two tabs of one player do not take turns forever.
+# A newer socket of the same person replaced this one; 4xxx: htmx does not reconnect, so
+# two tabs of one player do not take turns forever.
 CLOSE_REPLACED = 4409
 # Too many sockets from this address, or a message on a socket that only listens.
 CLOSE_POLICY = 1008
@@ -59,25 +59,22 @@ class TokenBucket:
 
 @dataclass
 class Owner:
-    """Whoever a limit counts against here: one participant, or one client address."""
+    """Whoever a limit counts against here: one person, or one client address."""
 
     bucket: TokenBucket
     sockets: list = field(default_factory=list)  # oldest first
-    # The participant's locked-in frame for the last round they answered, by round id:
-    # a repeated answer is refused without asking the database again.
-    answered: tuple[str, str] | None = None
 
 
 class Sockets:
     def __init__(self):
-        self.participants: dict[int, Owner] = {}
+        self.people: dict[int, Owner] = {}
         self.addresses: dict[str, Owner] = {}
 
-    async def admit(self, socket, *, participant_id: int | None = None) -> bool:
+    async def admit(self, socket, *, person_id: int | None = None) -> bool:
         """Count a connecting socket; False if its address has too many open here already.
 
-        A participant over their cap keeps the newest sockets: the oldest one is closed
-        (a phone that reconnects must not be locked out by its own half-dead socket)."""
+        A person over their cap keeps the newest sockets: the oldest one is closed (a phone
+        that reconnects must not be locked out by its own half-dead socket)."""
         limits = settings.ELSA
         address = address_key((socket.scope.get("client") or ("",))[0])
         owner = self.addresses.get(address)
@@ -88,23 +85,23 @@ class Sockets:
             return False
         owner.sockets.append(socket)
         socket.limits_address = address
-        if participant_id is None:
+        if person_id is None:
             return True
-        player = self.participants.get(participant_id)
-        if player is None:
-            player = self.participants[participant_id] = Owner(TokenBucket(
+        person = self.people.get(person_id)
+        if person is None:
+            person = self.people[person_id] = Owner(TokenBucket(
                 rate=limits["WS_MESSAGES_PER_SECOND"], burst=limits["WS_MESSAGE_BURST"]))
-        player.sockets.append(socket)
-        socket.limits_participant = participant_id
-        while len(player.sockets) > limits["WS_SOCKETS_PER_PARTICIPANT"]:
-            oldest = player.sockets.pop(0)
-            oldest.limits_participant = None
+        person.sockets.append(socket)
+        socket.limits_person = person_id
+        while len(person.sockets) > limits["WS_SOCKETS_PER_PARTICIPANT"]:
+            oldest = person.sockets.pop(0)
+            oldest.limits_person = None
             await oldest.close(code=CLOSE_REPLACED)
         return True
 
     def release(self, socket) -> None:
         for owners, key in ((self.addresses, getattr(socket, "limits_address", None)),
-                            (self.participants, getattr(socket, "limits_participant", None))):
+                            (self.people, getattr(socket, "limits_person", None))):
             owner = owners.get(key)
             if owner is not None and socket in owner.sockets:
                 owner.sockets.remove(socket)
@@ -112,25 +109,12 @@ class Sockets:
                     del owners[key]
 
     def allow_message(self, socket) -> bool:
-        """Pay for one message from the participant's budget and the address's."""
-        player = self.participants.get(getattr(socket, "limits_participant", None))
+        """Pay for one message from the person's budget and the address's."""
+        person = self.people.get(getattr(socket, "limits_person", None))
         address = self.addresses.get(getattr(socket, "limits_address", None))
-        if player is None or address is None:
-            return False  # a replaced socket: its participant's budget is elsewhere now
-        return player.bucket.take() and address.bucket.take()
-
-    def remember_answer(self, participant_id: int, round_id: object, frame: str) -> None:
-        player = self.participants.get(participant_id)
-        if player is not None:
-            player.answered = (str(round_id), frame)
-
-    def known_answer(self, participant_id: int, round_id: object) -> str | None:
-        """The locked-in frame if this participant already answered that round, else None."""
-        player = self.participants.get(participant_id)
-        if player is None or player.answered is None or round_id is None:
-            return None
-        answered_round, frame = player.answered
-        return frame if answered_round == str(round_id) else None
+        if person is None or address is None:
+            return False  # a replaced socket: its person's budget is elsewhere now
+        return person.bucket.take() and address.bucket.take()
 
 
 sockets = Sockets()

@@ -1,0 +1,74 @@
+"""What a changed board means on screen: installed into the hub at start-up.
+
+A BoardChanged event marks the room's board to redraw; on the room's next tick the
+board is read from Redis once, rendered once as HTML and once as JSON, and offered to
+every socket: JSON to the feed's sockets, HTML to all others.
+"""
+
+from typing import Callable
+
+from django.conf import settings
+
+from live.hub import Hub, Room, send_all
+from live.threads import db
+
+from . import board, partials
+from .events import BoardChanged
+
+BOARD = "board"
+FEED = "feed"  # the kind of socket that gets the board as JSON
+
+_rebuild: Callable[[int], None] | None = None
+
+
+def rebuild_with(rebuild: Callable[[int], None]) -> None:
+    """How to refill a session's board from the database when Redis has lost it: the
+    board is a cache of totals kept by the app that owns them."""
+    global _rebuild
+    _rebuild = rebuild
+
+
+async def current_board(session_id: int) -> board.Board:
+    """The top of the board from Redis, rebuilt from the database if Redis lost it."""
+    limit = max(settings.ELSA["LEADERBOARD_SIZE"], settings.ELSA["LEADERBOARD_JSON_SIZE"])
+    standings = await board.top_async(session_id=session_id, limit=limit)
+    if not standings.built and _rebuild is not None:
+        await db(_rebuild)(session_id)
+        standings = await board.top_async(session_id=session_id, limit=limit)
+    return standings
+
+
+async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False) -> str:
+    """The board frame for a connecting socket's snapshot: the room's last frame if it has
+    one (a burst of thousands of connects must not read Redis once each), else read now."""
+    room = hub.rooms.get(session_id)
+    key = "json" if json_feed else "html"
+    if room is not None and key in room.frames:
+        return room.frames[key]
+    standings = await current_board(session_id)
+    frame = partials.board_json(standings) if json_feed else partials.board_html(standings)
+    if room is not None:
+        room.frames[key] = frame
+    return frame
+
+
+def on_board_changed(room: Room, event: BoardChanged) -> None:
+    room.mark(BOARD)
+
+
+async def redraw_board(room: Room) -> None:
+    standings = await current_board(room.id)
+    rendered: dict[str, str] = {}  # each format rendered once per tick
+    for kind, clients in list(room.by_kind.items()):
+        if not clients:
+            continue
+        key = "json" if kind == FEED else "html"
+        if key not in rendered:
+            frame = partials.board_json(standings) if key == "json" else partials.board_html(standings)
+            rendered[key] = room.frames[key] = frame
+        send_all(clients, BOARD, rendered[key])
+
+
+def install(hub: Hub) -> None:
+    hub.on(BoardChanged, on_board_changed)
+    hub.redraw(BOARD, redraw_board)

@@ -1,0 +1,84 @@
+"""The base of every live socket: join a room of the hub, get a snapshot first, leave the
+room however the socket ends. Consumers hold no rules: identity from the scope, messages
+checked for shape, state changes through services, frames from the hub."""
+
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from . import limits, metrics
+from .hub import hub
+from .outlet import Outlet
+
+
+class ServerSend:
+    """ASGI middleware that keeps the server's own `send` in the scope.
+
+    The hub writes each frame to thousands of sockets; going through Channels' consumer
+    and session-middleware send wrappers on every frame cost about a fifth of the web
+    process at 1,000 players (profiled). Frames pushed by the hub use this instead."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        return await self.app({**scope, "server_send": send}, receive, send)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    """A socket that joins a room in this process's hub."""
+
+    kind = "screen"
+    kinds: tuple[str, ...] = ()  # every kind a subclass's sockets can be (default: its kind)
+    person_id: int | None = None
+    room_id: int | None = None
+    label: str | None = None  # the room's name for log lines (a session's join code)
+    outlet: Outlet | None = None
+    closing = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # The open-socket gauge reports every kind, at 0 when none is open.
+        metrics.socket_kinds.update(cls.kinds or (cls.kind,))
+
+    async def __call__(self, scope, receive, send):
+        # However the socket ends (a close, a reply that fails because the client is
+        # gone, a close sent twice), the consumer leaves the hub and its limits: Channels
+        # calls disconnect() only for a websocket.disconnect message.
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.leave()
+
+    def leave(self) -> None:
+        limits.sockets.release(self)
+        if self.room_id is not None:
+            hub.detach(self.room_id, self)
+
+    async def close(self, code=None, reason=None) -> None:
+        """Close once: the server refuses a second close (and any send after it)."""
+        if self.closing:
+            return
+        self.closing = True
+        await super().close(code=code, reason=reason)
+
+    async def websocket_receive(self, message) -> None:
+        if not self.closing:  # messages still in flight after our close are dropped
+            await super().websocket_receive(message)
+
+    async def go_live(self, room_id: int, snapshot, *, label: str | None = None) -> None:
+        """Accept, join the room, then send the snapshot before any frame pushed meanwhile."""
+        self.room_id, self.label = room_id, label
+        self.outlet = Outlet(self.scope["server_send"], on_stuck=lambda: hub.give_up(room_id, self))
+        self.outlet.hold()
+        await self.accept()
+        hub.attach(room_id, self)
+        frame = await snapshot()
+        if self.outlet.closed:
+            return
+        self.outlet.put_first("snapshot", frame)
+        try:
+            await self.outlet.flush()
+        except TimeoutError:
+            hub.give_up(room_id, self)
+
+    async def disconnect(self, code: int) -> None:
+        self.leave()

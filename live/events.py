@@ -1,0 +1,76 @@
+"""Live events: typed, published on a room's Redis channel after the database commit.
+
+A part of the project declares its events as dataclasses (`@event("name")`), publishes
+them with `publish_on_commit(room_id, event)` from inside a service's transaction, and
+installs what each event means on screen into the hub (`hub.on`). Every web process that
+has sockets in the room receives each event once and turns it into frames for its own
+sockets. Sent after commit, so a viewer never sees a state the database does not have.
+"""
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+from typing import Callable, ClassVar, TypeVar
+
+import redis
+from django.db import transaction
+
+from monitoring.logs import event as log_event
+
+from .redis import sync_client
+
+log = logging.getLogger(__name__)
+
+CHANNEL_PATTERN = "elsa:session:*"
+
+
+@dataclass(frozen=True)
+class Event:
+    name: ClassVar[str]
+
+
+E = TypeVar("E", bound=type[Event])
+_kinds: dict[str, type[Event]] = {}
+
+
+def event(name: str) -> Callable[[E], E]:
+    """Declare an event type: a frozen dataclass of JSON values, known by `name` on the wire."""
+
+    def declare(cls: E) -> E:
+        cls = dataclass(frozen=True)(cls)
+        cls.name = name
+        _kinds[name] = cls
+        return cls
+
+    return declare
+
+
+def channel_for(room_id: int) -> str:
+    return CHANNEL_PATTERN.replace("*", str(room_id))
+
+
+def encode(item: Event) -> str:
+    return json.dumps({"t": item.name, **asdict(item)}, separators=(",", ":"))
+
+
+def decode(data: bytes | str) -> Event | None:
+    """The event in a message, or None for a name no part of this process declared."""
+    fields = json.loads(data)
+    kind = _kinds.get(fields.pop("t", None))
+    return kind(**fields) if kind is not None else None
+
+
+def publish(room_id: int, item: Event) -> None:
+    """Publish now: for code that runs after its commit already (an on_commit hook)."""
+    try:
+        sync_client().publish(channel_for(room_id), encode(item))
+    except redis.RedisError:
+        # Live pushes are best effort: the database has the truth, and every client
+        # gets a full snapshot when it (re)connects.
+        log_event(log, "publish_failed", level=logging.WARNING, exc_info=True, room=room_id, type=item.name)
+
+
+def publish_on_commit(room_id: int, item: Event | Callable[[], Event]) -> None:
+    """Publish once the current transaction commits (at once outside one). A callable is
+    called then, so an event that renders the new state reads what was committed."""
+    transaction.on_commit(lambda: publish(room_id, item() if callable(item) else item))

@@ -1,0 +1,230 @@
+"""Process-level fan-out: each web process receives a room's events once and writes the
+same frame to all of its own sockets in that room.
+
+Per-client channel-layer messages cost a Redis round trip and a consumer dispatch per
+client per update; measured here they saturate near 3,300 frames/s. One subscription
+per process and a plain loop over local sockets reach thousands of clients per tick
+(docs/performance.md).
+
+The hub knows no quiz. A room is a number (a session's id) with its local sockets, kept
+by kind and by person. The apps install, at start-up (AppConfig.ready):
+- `on(EventType, handler)`: what an event means here: the handler offers frames to some
+  sockets, or marks a part of the room to redraw;
+- `redraw(part, renderer)`: how a marked part is redrawn, once per tick however many
+  times it was marked (a burst of scored answers is one leaderboard frame);
+- `every(seconds, job)`: work to repeat for the rooms this process serves.
+
+No socket can hold anyone else up: frames are offered to each socket's `Outlet`, which
+never makes the hub wait (live/outlet.py).
+"""
+
+import asyncio
+import logging
+import time
+from collections import defaultdict
+from typing import Awaitable, Callable, Protocol
+
+import redis
+from django.conf import settings
+
+from monitoring.logs import event as log_event
+from monitoring.metrics import REGISTRY
+
+from . import metrics
+from .events import CHANNEL_PATTERN, Event, decode
+from .outlet import Outlet
+from .redis import async_client
+
+log = logging.getLogger(__name__)
+
+
+class LiveClient(Protocol):
+    kind: str  # what the socket shows, e.g. "player", "host", "screen", "feed"
+    person_id: int | None  # whose socket it is, if anyone's
+    label: str | None  # the room's name for log lines
+    outlet: Outlet
+
+
+class Room:
+    def __init__(self, room_id: int):
+        self.id = room_id
+        self.clients: set[LiveClient] = set()
+        # Kept by kind and by person, so nothing ever scans every socket to pick some.
+        self.by_kind: dict[str, set[LiveClient]] = defaultdict(set)
+        self.people: dict[int, set[LiveClient]] = defaultdict(set)
+        self.dirty: set[str] = set()
+        # Frames a renderer keeps for the snapshots of sockets that connect meanwhile.
+        self.frames: dict[str, str] = {}
+        self.next_tick = 0.0
+        self.ticking = False
+        self.label: str | None = None
+
+    def mark(self, part: str) -> None:
+        """Redraw `part` on the room's next tick."""
+        self.dirty.add(part)
+
+    def interval(self) -> float:
+        # Frames per second are clients x ticks, and writing them is the hub's main cost
+        # (profiled: ~60% of the web process at 1,000 players). Large rooms tick slower
+        # so a process spends at most about FANOUT_FRAMES_PER_SECOND on one room.
+        budget = settings.ELSA["FANOUT_FRAMES_PER_SECOND"]
+        return min(2.0, max(settings.ELSA["TICK_SECONDS"], len(self.clients) / budget))
+
+    def add(self, client: LiveClient) -> None:
+        self.label = self.label or client.label
+        self.clients.add(client)
+        self.by_kind[client.kind].add(client)
+        if client.person_id is not None:
+            self.people[client.person_id].add(client)
+
+    def discard(self, client: LiveClient) -> None:
+        self.clients.discard(client)
+        self.by_kind[client.kind].discard(client)
+        mine = self.people.get(client.person_id)
+        if mine is not None:
+            mine.discard(client)
+            if not mine:
+                del self.people[client.person_id]
+
+
+def send_all(clients, slot: str, frame: str) -> None:
+    """Offer one frame to each client. Never waits: see `Outlet`."""
+    targets = list(clients)
+    metrics.frames_written(len(targets))  # one add per call, not per frame
+    for client in targets:
+        client.outlet.offer(slot, frame)
+
+
+Handler = Callable[[Room, Event], None]
+Renderer = Callable[[Room], Awaitable[None]]
+Job = Callable[[list[int]], Awaitable[None]]  # gets the ids of this process's rooms
+
+
+class Hub:
+    def __init__(self):
+        self.rooms: dict[int, Room] = {}
+        self.handlers: dict[type[Event], list[Handler]] = defaultdict(list)
+        self.renderers: dict[str, Renderer] = {}
+        self.jobs: list[tuple[float, Job]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def on(self, kind: type[Event], handler: Handler) -> None:
+        self.handlers[kind].append(handler)
+
+    def redraw(self, part: str, renderer: Renderer) -> None:
+        self.renderers[part] = renderer
+
+    def every(self, seconds: float, job: Job) -> None:
+        """Run `job(room ids)` every `seconds` in each web process, one run at a time: a
+        slow run delays only the next run of that job, never a tick or an event."""
+        self.jobs.append((seconds, job))
+
+    def _ensure_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:
+            self._loop = loop
+            self.rooms = {}
+            loop.create_task(self._listen())
+            loop.create_task(self._tick_forever())
+            for seconds, job in self.jobs:
+                loop.create_task(self._run_every(seconds, job))
+
+    def attach(self, room_id: int, client: LiveClient) -> None:
+        self._ensure_running()
+        room = self.rooms.get(room_id)
+        if room is None:
+            room = self.rooms[room_id] = Room(room_id)
+        room.add(client)
+
+    def detach(self, room_id: int, client: LiveClient) -> None:
+        """Idempotent: a consumer detaches when it ends, however it ends."""
+        room = self.rooms.get(room_id)
+        if room is None:
+            return
+        room.discard(client)
+        if not room.clients:
+            del self.rooms[room_id]
+
+    def give_up(self, room_id: int, client: LiveClient) -> None:
+        """A socket that took nothing for WS_STUCK_SECONDS: out of the room, closed."""
+        self.detach(room_id, client)
+        client.outlet.close_later(1013)  # "try again later": htmx reconnects when it can
+        log_event(log, "socket_stuck", session=client.label, level=logging.WARNING, kind=client.kind,
+                  person=client.person_id)
+
+    async def _listen(self) -> None:
+        while True:
+            pubsub = async_client().pubsub(ignore_subscribe_messages=True)
+            try:
+                await pubsub.psubscribe(CHANNEL_PATTERN)
+                async for message in pubsub.listen():
+                    if message["type"] == "pmessage":
+                        self._dispatch(message["channel"], message["data"])
+            except asyncio.CancelledError:
+                raise
+            except (redis.RedisError, OSError):
+                log_event(log, "pubsub_lost", level=logging.WARNING, exc_info=True, action="reconnecting")
+                self._resync_all()
+                await asyncio.sleep(0.5)
+            except Exception:
+                log.exception("live event listener failed; restarting")
+                await asyncio.sleep(0.5)
+            finally:
+                try:
+                    await pubsub.aclose()
+                except Exception:
+                    pass
+
+    def _resync_all(self) -> None:
+        """Events may have been missed: every client reconnects and gets a full snapshot."""
+        for room in list(self.rooms.values()):
+            for client in list(room.clients):
+                client.outlet.close_later(1012)
+
+    def _dispatch(self, channel: bytes, data: bytes) -> None:
+        room = self.rooms.get(int(channel.rsplit(b":", 1)[1]))
+        if room is None:
+            return
+        item = decode(data)
+        for handler in self.handlers.get(type(item), ()):
+            handler(room, item)
+
+    async def _tick_forever(self) -> None:
+        while True:
+            # Poll often, tick each room at most once per interval: the first change after
+            # a quiet spell goes out at once, a burst is coalesced to one frame per tick.
+            # Each room ticks in its own task, so a slow read for one room delays no other.
+            await asyncio.sleep(0.02)
+            now = time.monotonic()
+            for room in list(self.rooms.values()):
+                if room.ticking or now < room.next_tick or not room.dirty:
+                    continue
+                room.next_tick = now + room.interval()
+                room.ticking = True
+                asyncio.get_running_loop().create_task(self.tick(room))
+
+    async def tick(self, room: Room) -> None:
+        started = time.perf_counter()
+        parts, room.dirty = room.dirty, set()
+        try:
+            for part in sorted(parts):
+                await self.renderers[part](room)
+        except Exception:
+            log_event(log, "tick_failed", session=room.label, level=logging.ERROR, exc_info=True, room=room.id)
+        finally:
+            room.ticking = False
+        metrics.tick_seconds.observe(time.perf_counter() - started)
+
+    async def _run_every(self, seconds: float, job: Job) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            if not self.rooms:
+                continue
+            try:
+                await job(list(self.rooms))
+            except Exception:
+                log.exception("hub job %s failed", getattr(job, "__name__", job))
+
+
+hub = Hub()
+REGISTRY.register(metrics.SocketCollector(lambda: hub.rooms))

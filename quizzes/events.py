@@ -1,0 +1,45 @@
+"""The quiz's live events, and the one that renders a change of state for everyone."""
+
+from live.events import Event, event
+
+from . import partials, selectors
+from .models import QuizSession
+
+State = QuizSession.State
+
+
+@event("joined")
+class Joined(Event):
+    """Someone joined: the host's roster changes."""
+
+
+@event("answered")
+class Answered(Event):
+    """An answer was stored: the host's answered count changes."""
+
+
+@event("stage")
+class StageChanged(Event):
+    """A session changed state. The player's and host's stages are rendered once, by the
+    process that made the change; `results` ({participant id: Result as a list}) comes
+    with a closed question and the end, and each process renders personal results only
+    for its own players."""
+
+    state: str
+    player: str
+    host: str
+    results: dict | None = None
+
+
+def stage_changed(session_id: int) -> StageChanged:
+    session = QuizSession.objects.select_related("quiz", "current_round__question").get(pk=session_id)
+    current = selectors.round_view(session)
+    results = None
+    if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
+        results = {pid: list(result) for pid, result in selectors.results(session).items()}
+    return StageChanged(
+        state=session.state,
+        player=partials.player_stage({"session": session, "current": current}),
+        host=partials.host_stage(selectors.host_view(session)),
+        results=results,
+    )

@@ -1,0 +1,69 @@
+"""What the quiz's events mean on each screen, installed into the hub at start-up, and the
+web processes' part in moving quizzes on.
+
+- StageChanged: the host's stage to hosts; to each player the stage, and after a close
+  their own result, score and rank (rendered here, for this process's players only).
+- Answered, Joined: the host's panels redraw on the room's next tick (one query set per
+  tick, however many answers arrived).
+- BoardChanged (the leaderboard's): each listed player's own score, at once.
+- Every DEADLINE_POLL_SECONDS, this process closes or advances the sessions it serves
+  whose deadlines have passed (decision 10), so a quiz never waits for a Celery worker.
+"""
+
+from django.conf import settings
+
+from leaderboard.events import BoardChanged
+from live.hub import Hub, Room, send_all
+from live.threads import db
+
+from . import partials, selectors, services
+from .events import Answered, Joined, StageChanged
+from .selectors import Result
+
+HOST, PLAYER = "host", "player"  # kinds of socket
+STAGE, SCORE, HOST_PANELS = "stage", "score", "host-panels"  # parts of a page
+
+
+def on_stage(room: Room, event: StageChanged) -> None:
+    send_all(room.by_kind[HOST], STAGE, event.host)
+    if event.results is None:
+        send_all(room.by_kind[PLAYER], STAGE, event.player)
+        return
+    for participant_id, clients in list(room.people.items()):
+        row = event.results.get(str(participant_id))
+        result = Result(*row) if row is not None else None
+        frame = event.player + partials.player_result(state=event.state, result=result)
+        if result is not None:
+            frame += partials.my_score(result.score) + partials.rank_badge(result.rank)
+        send_all(clients, STAGE, frame)
+
+
+def on_host_news(room: Room, event: Answered | Joined) -> None:
+    if room.by_kind[HOST]:
+        room.mark(HOST_PANELS)
+
+
+def on_board_changed(room: Room, event: BoardChanged) -> None:
+    for participant_id, score in event.items:
+        mine = room.people.get(participant_id)
+        if mine:
+            send_all(mine, SCORE, partials.my_score(score))
+
+
+async def redraw_host_panels(room: Room) -> None:
+    if room.by_kind[HOST]:
+        state, data = await db(selectors.host_panels)(room.id)
+        send_all(room.by_kind[HOST], HOST_PANELS, partials.host_panels(state, data))
+
+
+async def move_sessions_on(session_ids: list[int]) -> None:
+    await db(services.sessions_move_on)(session_ids=session_ids)
+
+
+def install(hub: Hub) -> None:
+    hub.on(StageChanged, on_stage)
+    hub.on(Answered, on_host_news)
+    hub.on(Joined, on_host_news)
+    hub.on(BoardChanged, on_board_changed)
+    hub.redraw(HOST_PANELS, redraw_host_panels)
+    hub.every(settings.ELSA["DEADLINE_POLL_SECONDS"], move_sessions_on)

@@ -1,0 +1,16 @@
+"""How the leaderboard finds a quiz's board by the code a visitor names (its page and
+its sockets are the leaderboard's; codes, and the guess budget, are the quiz's)."""
+
+from leaderboard.lookup import BoardRef, LookupRefused
+
+from . import services
+
+
+def find_board(*, code: str, client: str) -> BoardRef | None:
+    try:
+        session = services.session_for_visitor(code=code, client=client)
+    except services.JoinError as error:
+        raise LookupRefused(error.message) from None
+    if session is None:
+        return None
+    return BoardRef(session_id=session.pk, code=session.code, title=session.quiz.title)

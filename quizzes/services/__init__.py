@@ -1,0 +1,30 @@
+"""Everything that changes a quiz's state, by subject. Views, consumers, tasks and commands
+call these. Each service runs in one transaction; live events and tasks leave only after
+commit."""
+
+from ..errors import AnswerRefused, HostError, JoinError, QuizError
+from .answers import answer_submit
+from .joining import clean_code, join_attempt_allowed, participant_join, session_for_visitor
+from .scoring import answers_score_pending, schedule_scoring, score_all_pending
+from .sessions import (
+    close_grace,
+    leaderboard_rebuild,
+    new_join_code,
+    quiz_problems,
+    round_close,
+    session_advance,
+    session_create,
+    session_next,
+    sessions_move_on,
+)
+from .sweep import sweep
+
+__all__ = [
+    "AnswerRefused", "HostError", "JoinError", "QuizError",
+    "answer_submit",
+    "clean_code", "join_attempt_allowed", "participant_join", "session_for_visitor",
+    "answers_score_pending", "schedule_scoring", "score_all_pending",
+    "close_grace", "leaderboard_rebuild", "new_join_code", "quiz_problems", "round_close", "session_advance",
+    "session_create", "session_next", "sessions_move_on",
+    "sweep",
+]

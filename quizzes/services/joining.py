@@ -1,0 +1,124 @@
+"""Joining a session: codes, the join limits, and a player's arrival."""
+
+import logging
+import time
+
+import redis
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from leaderboard import board
+from live.events import publish_on_commit
+from live.limits import address_key
+from live.redis import sync_client
+from monitoring.logs import event as log_event
+
+from ..errors import JoinError
+from ..events import Joined
+from ..models import JOIN_CODE_LENGTH, Participant, QuizSession, is_join_code
+from ..nicknames import clean_nickname
+
+log = logging.getLogger(__name__)
+State = QuizSession.State
+
+
+def clean_code(raw: object) -> str:
+    if not isinstance(raw, str):
+        return ""
+    return raw.strip().upper().replace(" ", "")[:JOIN_CODE_LENGTH * 2]
+
+
+def participant_join(
+    *,
+    code: str,
+    nickname: str,
+    client: str | None = None,
+    bot_accuracy: float | None = None,
+    bot_speed: float | None = None,
+) -> Participant:
+    """A player joins by code and nickname. With `client` (the address a person joins
+    from), the join limits apply: code guesses and join attempts per address."""
+    code = clean_code(code)
+    session = session_for_visitor(code=code, client=client) if client is not None else _session_by_code(code)
+    if session is None:
+        raise JoinError("No quiz has that code. Check the code on the screen.", code="code")
+    if client is not None and not join_attempt_allowed(client=client, session_id=session.pk):
+        raise JoinError("Too many join attempts from this network. Wait a minute and try again.", code="throttled")
+    if session.state == State.FINISHED:
+        raise JoinError("That quiz has finished.", code="code")
+    nickname = clean_nickname(nickname)
+    try:
+        with transaction.atomic():
+            participant = Participant.objects.create(
+                session=session,
+                nickname=nickname,
+                is_bot=bot_accuracy is not None,
+                bot_accuracy=bot_accuracy or 0.0,
+                bot_speed=bot_speed or 0.0,
+            )
+            transaction.on_commit(lambda: _after_join(session, participant))
+            publish_on_commit(session.pk, Joined())
+    except IntegrityError:  # the same name in another case, or one that looks the same
+        raise JoinError("That nickname, or one that looks the same, is taken in this quiz. Choose another.",
+                        code="nickname") from None
+    return participant
+
+
+def _session_by_code(code: str) -> QuizSession | None:
+    return QuizSession.objects.filter(code=code).first() if is_join_code(code) else None
+
+
+def session_for_visitor(*, code: str, client: str) -> QuizSession | None:
+    """The session a visitor names by its code (None if there is none), counting unknown
+    codes as guesses: JOIN_GUESSES_PER_MINUTE per address (0: no limit).
+
+    The budget is checked before the lookup, so past it a right code is refused too:
+    otherwise the refusals themselves would tell right codes from wrong ones."""
+    limit = settings.ELSA["JOIN_GUESSES_PER_MINUTE"]
+    key = f"elsa:guesses:{address_key(client)}:{int(time.time() // 60)}"
+    if limit and _count(key, add=0) >= limit:
+        raise JoinError("Too many wrong codes from this network. Wait a minute and try again.", code="throttled")
+    session = _session_by_code(clean_code(code))
+    if session is None and limit:
+        _count(key, add=1)
+    return session
+
+
+def join_attempt_allowed(*, client: str, session_id: int) -> bool:
+    """At most JOINS_PER_MINUTE attempts to join one session per client address (0: no limit).
+
+    Generous on purpose: a whole school often shares one address behind its NAT (300
+    pupils join within a minute). Counted per session, so attempts at one session never
+    use up an address's budget for another, and wrong codes have their own budget."""
+    limit = settings.ELSA["JOINS_PER_MINUTE"]
+    if not limit:
+        return True
+    return _count(f"elsa:joins:{address_key(client)}:{session_id}:{int(time.time() // 60)}", add=1) <= limit
+
+
+def _count(key: str, *, add: int) -> int:
+    """A per-minute counter in Redis after adding `add`. If Redis is unreachable it reads 0:
+    joins are allowed rather than refused."""
+    try:
+        pipe = sync_client().pipeline(transaction=False)
+        pipe.incrby(key, add)
+        pipe.expire(key, 120)
+        return pipe.execute()[0]
+    except redis.RedisError:
+        return 0
+
+
+def _after_join(session: QuizSession, participant: Participant) -> None:
+    try:
+        board.record(
+            session_id=session.pk,
+            epoch=session.created_at,
+            entries=[(participant.pk, participant.nickname, 0, None)],
+        )
+    except redis.RedisError:
+        # The join stands (it is committed); the board gains the player at the next
+        # scored answer or round close (_resync_board), or when it is rebuilt.
+        log_event(log, "board_write_failed", session=session.code, level=logging.WARNING, exc_info=True,
+                  participant=participant.pk)
+    log_event(log, "player_joined", session=session.code, participant=participant.pk,
+              nickname=participant.nickname, bot=participant.is_bot)
