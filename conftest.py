@@ -1,16 +1,15 @@
-"""Shared test fixtures: real PostgreSQL, real Redis, a real Celery worker when asked."""
+"""The suite's fixtures: real PostgreSQL and Redis, a real Celery worker, uvicorn and Chromium
+when asked. Helpers the tests call live in tests/support/."""
 
 import os
-import subprocess
-from contextlib import contextmanager
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import redis
 
-ROOT = Path(__file__).resolve().parent
+from elsa import processes
+from tests.support.servers import RedisServer, Rig, suite_database_url
+
+ROOT = processes.ROOT
 
 
 @pytest.fixture(autouse=True)
@@ -27,80 +26,64 @@ def quick_reveal(settings):
     settings.ELSA = {**settings.ELSA, "REVEAL_SECONDS": 1.0, "SWEEP_PENDING_AFTER": 2.0}
 
 
-def _test_database_url() -> str:
-    from django.db import connection
-
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+def _test_env(**extra: str) -> dict:
+    return {**os.environ, "DATABASE_URL": suite_database_url(), "PYTHONUNBUFFERED": "1", **extra}
 
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """A real `celery worker` on the test database, shared by the tests that need one."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": _test_database_url(),
-        "REVEAL_SECONDS": "1",
-        "SWEEP_PENDING_AFTER": "2",
-        "PYTHONUNBUFFERED": "1",
-    }
+    """A real `celery worker` (with beat) on the test database, shared by the tests that need one."""
     # Tasks queued by earlier tests name rows that are gone: start from an empty broker
     # (the worker declares its queues again as it starts).
     redis.Redis.from_url(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")).flushdb()
-    command = [sys.executable, "-m", "celery", "-A", "elsa", "worker", "-B", "-l", "info", "-c", "2",
-               "--without-gossip", "--without-mingle", "-s", str(ROOT / ".pytest-celerybeat")]
-    log_path = ROOT / ".pytest-worker.log"
-    with running(command, env, log_path, ready=lambda: b"ready." in log_path.read_bytes(), what="the Celery worker") as process:
-        yield process
-
-
-@contextmanager
-def running(command: list[str], env: dict, log_path: Path, *, ready, what: str):
-    """A child process for the tests, its output in log_path, stopped however the tests end."""
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while not ready():
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{what} did not start:\n" + log_path.read_text())
-                time.sleep(0.2)
-            yield process
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    worker = processes.celery_worker("worker", env=_test_env(REVEAL_SECONDS="1", SWEEP_PENDING_AFTER="2"),
+                                     log_path=ROOT / ".pytest-worker.log", beat_schedule=ROOT / ".pytest-celerybeat")
+    worker.start()
+    try:
+        yield worker
+    finally:
+        worker.stop()
 
 
 @pytest.fixture(scope="session")
 def live_server_url(django_db_setup, django_db_blocker):
     """The real ASGI server (uvicorn, as in production) on the test database."""
-    import urllib.request
-
-    port = free_port()
-    env = {**os.environ, "DATABASE_URL": _test_database_url(), "PUBLIC_URL": f"http://127.0.0.1:{port}"}
+    port = processes.free_port()
     url = f"http://127.0.0.1:{port}"
-    command = [sys.executable, "-m", "uvicorn", "elsa.asgi:application", "--host", "127.0.0.1", "--port", str(port),
-               "--ws", "websockets-sansio", "--ws-max-size", "4096", "--no-access-log"]
-
-    def up() -> bool:
-        try:
-            return urllib.request.urlopen(url + "/healthz", timeout=1).status == 200
-        except OSError:
-            return False
-
-    with running(command, env, ROOT / ".pytest-web.log", ready=up, what="the web server"):
+    web = processes.web_server("web", port=port, env=_test_env(PUBLIC_URL=url), log_path=ROOT / ".pytest-web.log")
+    web.start()
+    try:
         yield url
+    finally:
+        web.stop()
+
+
+@pytest.fixture
+def rig(transactional_db, tmp_path):
+    """Private processes for one test (tests/support/servers.py), all stopped when it ends.
+    Depends on transactional_db so they stop before the test database is flushed."""
+    rig = Rig(tmp_path)
+    try:
+        yield rig
+    finally:
+        rig.close()
+
+
+@pytest.fixture
+def here(monkeypatch, settings):
+    """Point this test process's Redis and Celery clients at a private Redis and broker."""
+    import live.redis as clients
+    from elsa.celery import app
+
+    def point(redis: RedisServer, broker_url: str | None = None) -> None:
+        settings.REDIS_URL = redis.url(0)
+        monkeypatch.setattr(clients, "_sync_client", None)
+        monkeypatch.setattr(clients, "_async_clients", {})
+        monkeypatch.setenv("CELERY_BROKER_URL", broker_url or redis.url(1))
+        monkeypatch.setattr(app, "_pool", None)
+        monkeypatch.setattr(app.amqp, "_producer_pool", None)
+
+    return point
 
 
 @pytest.fixture(scope="module")
@@ -131,16 +114,6 @@ def screenshots():
         page.screenshot(path=str(folder / f"{name}.png"), full_page=True)
 
     return shoot
-
-
-def wait_for(predicate, *, timeout: float = 20.0, interval: float = 0.1, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def pytest_collection_modifyitems(items):

@@ -39,7 +39,8 @@ def join(url: str, code: str, nickname: str, csrf: tuple[str, str]) -> str:
     """POST /join as the browser form does; returns the session cookie that identifies the player."""
     cookie, token = csrf
     body = urllib.parse.urlencode({"code": code, "nickname": nickname, "csrfmiddlewaretoken": token}).encode()
-    request = urllib.request.Request(url + "/join", data=body, headers={"Cookie": f"csrftoken={cookie}", "Referer": url + "/"})
+    headers = {"Cookie": f"csrftoken={cookie}", "Referer": url + "/"}
+    request = urllib.request.Request(url + "/join", data=body, headers=headers)
     opener = urllib.request.build_opener(NoRedirect)
     try:
         opener.open(request, timeout=60)
@@ -153,7 +154,9 @@ class Client:
         return [(int(rank), html.unescape(name), int(score)) for rank, name, score in ROW.findall(self.last_board)]
 
 
-async def connect_all(clients: list[Client], origin: str, stop: asyncio.Event, *, per_second: float | None = None) -> list[asyncio.Task]:
+async def connect_all(
+    clients: list[Client], origin: str, stop: asyncio.Event, *, per_second: float | None = None
+) -> list[asyncio.Task]:
     tasks = []
     for n, client in enumerate(clients):
         tasks.append(asyncio.create_task(client.run(stop, origin)))

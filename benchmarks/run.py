@@ -138,7 +138,9 @@ class Harness:
             await asyncio.sleep(0.25)
         raise RuntimeError(f"answers not all scored within {timeout}s")
 
-    def answer_to_screen(self, answers, versions: dict, clients_by_session: dict, sample: int) -> tuple[list[float], int]:
+    def answer_to_screen(
+        self, answers, versions: dict, clients_by_session: dict, sample: int
+    ) -> tuple[list[float], int]:
         latencies, missing = [], 0
         for session_id, participant_id, received, _ in answers:
             changes = versions.get((session_id, participant_id), [])
@@ -172,7 +174,8 @@ class Harness:
                     wrong_scores += 1
                 if client.last_board and client.board_rows() != top:
                     wrong_scores += 1
-        return {"audit_problems": problems[:10], "clients_disagreeing": wrong_scores, "exact": not problems and not wrong_scores}
+        exact = not problems and not wrong_scores
+        return {"audit_problems": problems[:10], "clients_disagreeing": wrong_scores, "exact": exact}
 
     async def settled(self, check, timeout: float = 20.0) -> dict:
         """Exactness once the last frames have arrived: retried until every client agrees."""
@@ -317,7 +320,8 @@ class Harness:
             "scenario": "sessions", "sessions": count, "players": count * per,
             "connected": sum(len(g) for g in connected.values()), "failed": sum(1 for c in everyone if c.failed),
             "join_seconds": round(join_seconds, 1), "answers": len(answers),
-            "lock_in": summary([c.locked_at - c.sent_at for g in connected.values() for c in g if c.locked_at and c.sent_at]),
+            "lock_in": summary([c.locked_at - c.sent_at for g in connected.values() for c in g
+                                if c.locked_at and c.sent_at]),
             "answer_to_screen": summary(latencies), "answer_to_screen_missing": missing, **exact,
         }
 
@@ -348,8 +352,8 @@ class Harness:
     async def scoring(self, stack, seconds: float, rate: float) -> dict:
         """Answers submitted through answer_submit at `rate`/s for `seconds`; the worker scores."""
         from quizzes import services
-        from quizzes.nicknames import nickname_key
         from quizzes.models import Participant
+        from quizzes.nicknames import nickname_key
 
         total = int(seconds * rate)
         per_session = 500
@@ -393,7 +397,8 @@ class Harness:
         received = sorted(a[2] for a in answers)
         window = scored[-1] - scored[0]
         exact = await asyncio.to_thread(self.exactness, [s for s in await asyncio.to_thread(
-            lambda: list(__import__("quizzes.models", fromlist=["QuizSession"]).QuizSession.objects.filter(pk__in=sessions)))], {})
+            lambda: list(__import__("quizzes.models", fromlist=["QuizSession"])
+                         .QuizSession.objects.filter(pk__in=sessions)))], {})
         return {
             "scenario": "scoring", "answers": len(answers), "refused": len(refused),
             "offered_per_s": round(total / submitted_seconds, 1),
@@ -414,7 +419,8 @@ class Harness:
         baseline = None
         try:
             if args.baseline:
-                baseline = Stack(self.env, web_processes=1, worker_concurrency=0, asgi="benchmarks.baseline:application")
+                baseline = Stack(self.env, web_processes=1, worker_concurrency=0,
+                                 asgi="benchmarks.baseline:application")
                 baseline.start(worker=False)
             for players in args.sizes:
                 self.record(await self.room(stack, players, args.spread))
@@ -454,27 +460,32 @@ def fmt(stats: dict | None) -> str:
 
 
 def table(runs: list[dict]) -> str:
-    lines = ["| scenario | players | connected | lock-in ms p50/p95/p99/max | question delivery ms | answer-to-screen ms | exact |",
+    lines = ["| scenario | players | connected | lock-in ms p50/p95/p99/max | question delivery ms "
+             "| answer-to-screen ms | exact |",
              "|---|---|---|---|---|---|---|"]
     for r in runs:
         if r["scenario"] in {"room", "naive baseline", "sessions"}:
-            name = r["scenario"] + (f" {r['sessions']}x{r['players'] // r['sessions']}" if r["scenario"] == "sessions" else "")
+            size = f" {r['sessions']}x{r['players'] // r['sessions']}" if r["scenario"] == "sessions" else ""
+            name = r["scenario"] + size
             lines.append(f"| {name} | {r['players']} | {r['connected']} | {fmt(r.get('lock_in'))} | "
-                         f"{fmt(r.get('question_delivery'))} | {fmt(r.get('answer_to_screen'))} | {r.get('exact', '-')} |")
+                         f"{fmt(r.get('question_delivery'))} | {fmt(r.get('answer_to_screen'))} "
+                         f"| {r.get('exact', '-')} |")
     for r in runs:
         if r["scenario"] == "connect burst":
             lines.append(f"\nconnect burst: {r['accepted']}/{r['clients']} accepted within {r['opened_within_s']} s, "
                          f"{r['with_snapshot']} got a snapshot, server errors: {len(r['server_errors'])}")
         if r["scenario"] == "scoring":
-            lines.append(f"\nscoring: {r['answers']} answers offered at {r['offered_per_s']}/s, scored {r['scored_per_s']}/s "
-                         f"over {r['scoring_window_s']} s; last answer to last score {r['last_answer_to_last_score_ms']} ms; "
+            lines.append(f"\nscoring: {r['answers']} answers offered at {r['offered_per_s']}/s, "
+                         f"scored {r['scored_per_s']}/s over {r['scoring_window_s']} s; "
+                         f"last answer to last score {r['last_answer_to_last_score_ms']} ms; "
                          f"lag {fmt(r['scoring_lag'])} ms; exact: {r['exact']}")
     rooms = {r["players"]: r for r in runs if r["scenario"] == "room"}
     for r in runs:
         if r["scenario"] == "naive baseline" and r["players"] in rooms and r["answer_to_screen"]["n"]:
             ours = rooms[r["players"]]["answer_to_screen"]["p95"]
             lines.append(f"\nnaive/product p95 answer-to-screen at {r['players']} players: "
-                         f"{r['answer_to_screen']['p95']:.0f} / {ours:.0f} ms = {r['answer_to_screen']['p95'] / ours:.1f}x")
+                         f"{r['answer_to_screen']['p95']:.0f} / {ours:.0f} ms "
+                         f"= {r['answer_to_screen']['p95'] / ours:.1f}x")
     return "\n".join(lines)
 
 
@@ -484,7 +495,8 @@ def chart(runs: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rooms = sorted((r for r in runs if r["scenario"] == "room" and r["answer_to_screen"]["n"]), key=lambda r: r["players"])
+    rooms = sorted((r for r in runs if r["scenario"] == "room" and r["answer_to_screen"]["n"]),
+                   key=lambda r: r["players"])
     if not rooms:
         return
     figure, axis = plt.subplots(figsize=(7, 4))
@@ -492,10 +504,12 @@ def chart(runs: list[dict], path: Path) -> None:
     for key, label in (("p50", "p50"), ("p95", "p95"), ("p99", "p99")):
         axis.plot(players, [r["answer_to_screen"][key] for r in rooms], marker="o", label=f"answer-to-screen {label}")
     axis.plot(players, [r["lock_in"]["p95"] for r in rooms], marker="s", linestyle="--", label="lock-in p95")
-    axis.plot(players, [r["question_delivery"]["p95"] for r in rooms], marker="^", linestyle=":", label="question delivery p95")
+    axis.plot(players, [r["question_delivery"]["p95"] for r in rooms], marker="^", linestyle=":",
+              label="question delivery p95")
     for r in runs:
         if r["scenario"] == "naive baseline" and r["answer_to_screen"]["n"]:
-            axis.scatter([r["players"]], [r["answer_to_screen"]["p95"]], color="red", zorder=5, label="naive baseline p95")
+            axis.scatter([r["players"]], [r["answer_to_screen"]["p95"]], color="red", zorder=5,
+                         label="naive baseline p95")
     axis.set_xlabel("players in one session")
     axis.set_ylabel("latency (ms)")
     axis.set_yscale("log")

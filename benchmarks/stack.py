@@ -51,7 +51,8 @@ def prepare_database(database_url: str) -> None:
 
 
 class Stack:
-    def __init__(self, env: dict, *, web_processes: int = 1, worker_concurrency: int = 2, asgi: str = "elsa.asgi:application"):
+    def __init__(self, env: dict, *, web_processes: int = 1, worker_concurrency: int = 2,
+                 asgi: str = "elsa.asgi:application"):
         self.web_ports = [free_port() for _ in range(web_processes)]
         # Clients open sockets with each process's own origin; sockets check scheme, host and port.
         self.env = {**env, "CSRF_TRUSTED_ORIGINS": ",".join(f"http://127.0.0.1:{port}" for port in self.web_ports)}
@@ -66,7 +67,8 @@ class Stack:
     def _start(self, name: str, args: list[str]) -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         log = open(RESULTS / f"{name}.log", "wb")
-        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                   start_new_session=True)
         self.processes.append((name, process))
 
     def start(self, *, worker: bool = True) -> "Stack":

@@ -1,4 +1,3 @@
-import logging
 import os
 
 from celery import Celery

@@ -19,10 +19,10 @@ from elsa.processes import (
     ROOT,
     Process,
     Supervisor,
+    celery_worker,
     free_port,
     ready_when_listening,
     web_server,
-    celery_worker,
 )
 
 STATE = ROOT / ".demo"

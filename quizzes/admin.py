@@ -128,7 +128,8 @@ class QuizSessionAdmin(admin.ModelAdmin):
     list_display = ["code", "quiz", "state", "player_count", "created_at", "screens"]
     list_filter = ["state"]
     search_fields = ["code", "quiz__title"]
-    readonly_fields = ["quiz", "code", "state", "host", "current_round", "advance_at", "created_at", "started_at", "finished_at", "bot_seed"]
+    readonly_fields = ["quiz", "code", "state", "host", "current_round", "advance_at", "created_at", "started_at",
+                       "finished_at", "bot_seed"]
 
     def has_add_permission(self, request):
         return False
@@ -154,7 +155,8 @@ class ParticipantAdmin(admin.ModelAdmin):
     list_display = ["nickname", "session", "score", "is_bot", "joined_at"]
     list_filter = ["is_bot"]
     search_fields = ["nickname", "session__code"]
-    readonly_fields = ["session", "nickname", "score", "score_reached_at", "joined_at", "is_bot", "bot_accuracy", "bot_speed"]
+    readonly_fields = ["session", "nickname", "score", "score_reached_at", "joined_at", "is_bot", "bot_accuracy",
+                       "bot_speed"]
 
     def has_add_permission(self, request):
         return False

@@ -41,6 +41,7 @@ def bots_plan_round(*, round_id: int) -> list[tuple[int, int, float]]:
             continue
         rng = random.Random(f"{round_.session.bot_seed}:{nickname}:{round_.index}:choice")
         choice = correct_choice if correct or not wrong else rng.choice(wrong)
-        delay = max(0.0, fraction * round_.question.time_limit_seconds - (round_.question.time_limit_seconds - remaining))
+        limit = round_.question.time_limit_seconds
+        delay = max(0.0, fraction * limit - (limit - remaining))
         plan.append((pk, choice.pk, delay))
     return plan

@@ -10,8 +10,7 @@ from django.test import Client
 
 from quizzes import services
 from quizzes.models import Participant, QuizSession
-
-from .helpers import make_host, make_quiz
+from tests.support.quizzes import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -28,7 +27,8 @@ def tab_until(page, selector: str, *, text: str | None = None, limit: int = 12, 
         page.keyboard.press(key)
         focused = page.evaluate(FOCUSED)
         visited.append(focused)
-        if page.evaluate("s => document.activeElement.matches(s)", selector) and (text is None or text in focused["text"]):
+        matches = page.evaluate("s => document.activeElement.matches(s)", selector)
+        if matches and (text is None or text in focused["text"]):
             return visited
     raise AssertionError(f"{selector} {text or ''} not reached by {key} in {limit} presses: {visited}")
 

@@ -2,8 +2,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from quizzes.models import Choice, Question, Quiz, QuizSession
-
-from .helpers import make_quiz
+from tests.support.quizzes import make_quiz
 
 pytestmark = pytest.mark.django_db
 

@@ -4,8 +4,7 @@ import pytest
 
 from quizzes import services
 from quizzes.models import Answer
-
-from .helpers import make_host, make_quiz
+from tests.support.quizzes import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -9,23 +9,14 @@ import importlib
 import json
 import os
 import re
-import shlex
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_PATH = ROOT / "compose.yaml"
-DOCKERFILE_PATH = ROOT / "Dockerfile"
-NGINX_PATH = ROOT / "deploy" / "nginx.conf"
-SETTINGS_PATH = ROOT / "elsa" / "settings.py"
-
-SHELL_OPERATORS = {"||", "&&", "|", ";"}
-
-
-# --------------------------------------------------------------------------- helpers
+from tests.support import deploy
+from tests.support.deploy import COMPOSE_PATH, DOCKERFILE_PATH, NGINX_PATH, ROOT, SETTINGS_PATH
 
 
 @pytest.fixture(scope="module")
@@ -41,183 +32,6 @@ def services(compose) -> dict:
     return compose["services"]
 
 
-def _as_argv(command) -> list[str]:
-    if command is None:
-        return []
-    if isinstance(command, str):
-        return shlex.split(command)
-    return [str(part) for part in command]
-
-
-def _split_shell(argv: list[str]) -> list[list[str]]:
-    """Split `a || b && c | d` into simple commands."""
-    segments, current = [], []
-    for token in argv:
-        if token in SHELL_OPERATORS:
-            if current:
-                segments.append(current)
-            current = []
-        else:
-            current.append(token)
-    if current:
-        segments.append(current)
-    return segments
-
-
-def _healthcheck_argvs(service: dict) -> list[list[str]]:
-    test = (service.get("healthcheck") or {}).get("test")
-    if test is None:
-        return []
-    if isinstance(test, str):  # a plain string is run by the container's shell
-        return _split_shell(shlex.split(test))
-    kind, *rest = [str(part) for part in test]
-    if kind == "CMD":
-        return [rest]
-    if kind == "CMD-SHELL":
-        return _split_shell(shlex.split(" ".join(rest)))
-    return []  # NONE
-
-
-def _dockerfile_cmd() -> list[str]:
-    text = DOCKERFILE_PATH.read_text()
-    joined = re.sub(r"\\\n", " ", text)  # line continuations
-    cmds = [
-        line.strip()[len("CMD"):].strip()
-        for line in joined.splitlines()
-        if re.match(r"\s*CMD\s", line)
-    ]
-    assert cmds, "Dockerfile has no CMD"
-    last = cmds[-1]  # only the last CMD counts
-    assert last.startswith("["), "Dockerfile CMD should use the exec (JSON array) form"
-    return json.loads(last)
-
-
-def _every_argv(services: dict) -> list[tuple[str, list[str]]]:
-    """(where, argv) for every service command, healthcheck and the Dockerfile CMD."""
-    found = []
-    for name, service in services.items():
-        argv = _as_argv(service.get("command"))
-        if argv:
-            # Compose runs `command` as exec form; split anyway in case of `sh -c`.
-            if argv[:2] in (["sh", "-c"], ["bash", "-c"]):
-                for segment in _split_shell(shlex.split(argv[2])):
-                    found.append((f"{name}.command", segment))
-            else:
-                found.append((f"{name}.command", argv))
-        for argv in _healthcheck_argvs(service):
-            found.append((f"{name}.healthcheck", argv))
-    found.append(("Dockerfile CMD", _dockerfile_cmd()))
-    return found
-
-
-def _program(argv: list[str]) -> str:
-    return Path(argv[0]).name if argv else ""
-
-
-def _celery_app_name(argv: list[str]) -> str | None:
-    for i, token in enumerate(argv):
-        if token in ("-A", "--app") and i + 1 < len(argv):
-            return argv[i + 1]
-        if token.startswith("--app="):
-            return token.split("=", 1)[1]
-    return None
-
-
-def _celery_subcommand(argv: list[str]) -> str | None:
-    skip_next = False
-    for token in argv[1:]:
-        if skip_next:
-            skip_next = False
-            continue
-        if token in ("-A", "--app", "-b", "--broker", "--workdir", "--config", "--loader"):
-            skip_next = True
-            continue
-        if token.startswith("-"):
-            continue
-        return token
-    return None
-
-
-def _uvicorn_argv(argv: list[str]) -> list[str] | None:
-    """Arguments after `uvicorn` / `python -m uvicorn`, or None if not a uvicorn command."""
-    if _program(argv) == "uvicorn":
-        return argv[1:]
-    if _program(argv).startswith("python") and argv[1:3] == ["-m", "uvicorn"]:
-        return argv[3:]
-    return None
-
-
-def _uvicorn_params(args: list[str]) -> dict:
-    uvicorn_main = importlib.import_module("uvicorn.main").main  # the click command
-    ctx = uvicorn_main.make_context("uvicorn", list(args))
-    return ctx.params
-
-
-def _services_running(services: dict, predicate) -> list[str]:
-    return [name for name, s in services.items() if predicate(_as_argv(s.get("command")))]
-
-
-def _is_uvicorn(argv):
-    return _uvicorn_argv(argv) is not None
-
-
-def _is_celery(sub):
-    return lambda argv: _program(argv) == "celery" and _celery_subcommand(argv) == sub
-
-
-def _replicas(service: dict) -> int:
-    deploy = service.get("deploy") or {}
-    if "replicas" in deploy:
-        return int(deploy["replicas"])
-    return int(service.get("scale", 1))
-
-
-def _one_shot_services(services: dict) -> set[str]:
-    """Services that others wait on with `service_completed_successfully`."""
-    one_shot = set()
-    for service in services.values():
-        depends = service.get("depends_on") or {}
-        if isinstance(depends, dict):
-            for dep, spec in depends.items():
-                if (spec or {}).get("condition") == "service_completed_successfully":
-                    one_shot.add(dep)
-    return one_shot
-
-
-def _environment(service: dict) -> dict[str, str]:
-    env = service.get("environment") or {}
-    if isinstance(env, list):
-        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
-    return {str(k): "" if v is None else str(v) for k, v in env.items()}
-
-
-def _app_services(services: dict) -> dict:
-    """Services that run this project's image (built from the Dockerfile)."""
-    return {name: s for name, s in services.items() if "build" in s}
-
-
-def _interpolate(value: str, given: dict[str, str]) -> str:
-    """Compose's ${VAR}, ${VAR:-default} and ${VAR:?error}, with `given` as the caller's env."""
-
-    def one(match):
-        name, op, arg = match.group(1), match.group(2), match.group(3) or ""
-        if given.get(name):
-            return given[name]
-        assert op != ":?", f"compose needs {name} from the caller"
-        return arg if op == ":-" else ""
-
-    return re.sub(r"\$\{(\w+)(?:(:-|:\?)([^}]*))?\}", one, value)
-
-
-def _ensure_django_settings():
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elsa.settings")
-    import django
-    from django.apps import apps
-
-    if not apps.ready:
-        django.setup()
-
-
 # --------------------------------------------------------------------------- structure
 
 
@@ -228,7 +42,7 @@ def test_compose_file_uses_the_compose_spec_without_version_key(compose):
 
 
 def test_every_long_running_service_has_a_healthcheck(services):
-    one_shot = _one_shot_services(services)
+    one_shot = deploy.one_shot_services(services)
     assert "migrate" in one_shot, "web/worker should wait for migrate to complete successfully"
     for name, service in services.items():
         if name in one_shot:
@@ -244,23 +58,24 @@ def test_every_long_running_service_has_a_healthcheck(services):
 def test_every_long_running_service_restarts_when_it_exits(services):
     # A web server, worker, beat, broker or database that crashes comes back by itself,
     # as `make demo`'s supervisor does on one machine.
-    one_shot = _one_shot_services(services)
+    one_shot = deploy.one_shot_services(services)
     for name, service in services.items():
         if name not in one_shot:
             assert service.get("restart") in ("unless-stopped", "always"), f"{name} has no restart policy"
 
 
 def test_the_production_broker_is_rabbitmq_and_workers_wait_for_it(services):
-    for name, service in _app_services(services).items():
-        broker = urlsplit(_environment(service)["CELERY_BROKER_URL"])
+    for name, service in deploy.app_services(services).items():
+        broker = urlsplit(deploy.environment(service)["CELERY_BROKER_URL"])
         assert broker.scheme == "amqp" and broker.hostname in services, f"{name}: {broker.geturl()}"
         assert services[broker.hostname]["image"].startswith("rabbitmq:")
-    for name in _services_running(services, _is_celery("worker")) + _services_running(services, _is_celery("beat")):
+    celery = deploy.services_running(services, deploy.is_celery("worker"))
+    for name in celery + deploy.services_running(services, deploy.is_celery("beat")):
         assert "rabbitmq" in services[name]["depends_on"], f"{name} starts before the broker is up"
 
 
 def test_depends_on_names_existing_services_and_waits_for_health(services):
-    one_shot = _one_shot_services(services)
+    one_shot = deploy.one_shot_services(services)
     for name, service in services.items():
         depends = service.get("depends_on") or {}
         assert isinstance(depends, dict), f"{name}: use the long depends_on form with conditions"
@@ -272,25 +87,25 @@ def test_depends_on_names_existing_services_and_waits_for_health(services):
 
 
 def test_web_and_worker_run_at_least_two_replicas(services):
-    web = _services_running(services, _is_uvicorn)
-    workers = _services_running(services, _is_celery("worker"))
+    web = deploy.services_running(services, deploy.is_uvicorn)
+    workers = deploy.services_running(services, deploy.is_celery("worker"))
     assert web, "no service runs uvicorn"
     assert workers, "no service runs a celery worker"
     for name in web + workers:
-        assert _replicas(services[name]) >= 2, f"{name} should run >= 2 replicas"
+        assert deploy.replicas(services[name]) >= 2, f"{name} should run >= 2 replicas"
 
 
 def test_exactly_one_celery_beat_runs(services):
-    beats = _services_running(services, _is_celery("beat"))
-    assert sum(_replicas(services[name]) for name in beats) == 1, beats
+    beats = deploy.services_running(services, deploy.is_celery("beat"))
+    assert sum(deploy.replicas(services[name]) for name in beats) == 1, beats
     # A worker started with -B/--beat embeds a second scheduler: every sweep would double.
-    for name in _services_running(services, _is_celery("worker")):
-        argv = _as_argv(services[name].get("command"))
+    for name in deploy.services_running(services, deploy.is_celery("worker")):
+        argv = deploy.as_argv(services[name].get("command"))
         assert "-B" not in argv and "--beat" not in argv, f"{name} embeds a beat"
 
 
 def test_web_publishes_no_host_port_and_the_lb_does(services):
-    for name in _services_running(services, _is_uvicorn):
+    for name in deploy.services_running(services, deploy.is_uvicorn):
         assert not services[name].get("ports"), f"{name} must sit behind the lb"
     lb_ports = [str(p) for p in services["lb"].get("ports") or []]
     assert lb_ports, "the lb publishes no port"
@@ -303,12 +118,12 @@ def test_every_celery_command_names_a_real_celery_app(services):
     from celery import Celery
     from celery.app.utils import find_app
 
-    _ensure_django_settings()
+    deploy.ensure_django_settings()
     checked = 0
-    for where, argv in _every_argv(services):
-        if _program(argv) != "celery":
+    for where, argv in deploy.every_argv(services):
+        if deploy.program(argv) != "celery":
             continue
-        app_name = _celery_app_name(argv)
+        app_name = deploy.celery_app_name(argv)
         assert app_name, f"{where}: celery command without -A: {argv}"
         importlib.import_module(app_name.split(":")[0])
         app = find_app(app_name)  # the same lookup the celery CLI does for -A
@@ -318,13 +133,13 @@ def test_every_celery_command_names_a_real_celery_app(services):
 
 
 def test_every_uvicorn_command_names_an_existing_asgi_application(services):
-    _ensure_django_settings()
+    deploy.ensure_django_settings()
     checked = 0
-    for where, argv in _every_argv(services):
-        args = _uvicorn_argv(argv)
+    for where, argv in deploy.every_argv(services):
+        args = deploy.uvicorn_argv(argv)
         if args is None:
             continue
-        params = _uvicorn_params(args)
+        params = deploy.uvicorn_params(args)
         module_name, _, attr_path = params["app"].partition(":")
         assert attr_path, f"{where}: uvicorn app must be 'module:attribute'"
         target = importlib.import_module(module_name)
@@ -341,12 +156,12 @@ def test_uvicorn_options_are_understood_by_the_installed_uvicorn(services):
     from uvicorn.config import WS_PROTOCOLS
     from uvicorn.importer import import_from_string
 
-    _ensure_django_settings()
-    for where, argv in _every_argv(services):
-        args = _uvicorn_argv(argv)
+    deploy.ensure_django_settings()
+    for where, argv in deploy.every_argv(services):
+        args = deploy.uvicorn_argv(argv)
         if args is None:
             continue
-        params = _uvicorn_params(args)  # raises click.UsageError on an unknown option
+        params = deploy.uvicorn_params(args)  # raises click.UsageError on an unknown option
         assert params["ws"] in WS_PROTOCOLS, f"{where}: unknown --ws {params['ws']!r}"
         import_from_string(WS_PROTOCOLS[params["ws"]])  # its library is installed
         assert params["host"] == "0.0.0.0", f"{where}: uvicorn must listen on all interfaces"
@@ -361,10 +176,10 @@ def test_uvicorn_options_are_understood_by_the_installed_uvicorn(services):
 def test_every_manage_py_command_exists(services):
     from django.core.management import get_commands
 
-    _ensure_django_settings()
+    deploy.ensure_django_settings()
     commands = get_commands()
     checked = 0
-    for where, argv in _every_argv(services):
+    for where, argv in deploy.every_argv(services):
         for i, token in enumerate(argv):
             if Path(token).name == "manage.py":
                 assert i + 1 < len(argv), f"{where}: manage.py without a command"
@@ -384,10 +199,10 @@ def test_every_manage_py_command_exists(services):
 
 def test_every_app_env_var_is_read_by_settings(services):
     settings_text = SETTINGS_PATH.read_text()
-    app_services = _app_services(services)
-    assert app_services, "no service builds the project image"
-    for name, service in app_services.items():
-        env = _environment(service)
+    built = deploy.app_services(services)
+    assert built, "no service builds the project image"
+    for name, service in built.items():
+        env = deploy.environment(service)
         assert env, f"{name} has no environment"
         for var in env:
             assert f'"{var}"' in settings_text or f"'{var}'" in settings_text, (
@@ -396,45 +211,45 @@ def test_every_app_env_var_is_read_by_settings(services):
 
 
 def test_app_env_is_production_safe(services):
-    for name, service in _app_services(services).items():
-        env = _environment(service)
+    for name, service in deploy.app_services(services).items():
+        env = deploy.environment(service)
         for required in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
             assert required in env, f"{name} does not set {required}"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), "SECRET_KEY must be required"
         assert env.get("DEBUG") == "0", f"{name} must run with DEBUG=0"
-        assert _interpolate(env["HTTPS"], {}) == "1", f"{name}: HTTPS (secure cookies, HSTS) must default on"
+        assert deploy.interpolate(env["HTTPS"], {}) == "1", f"{name}: HTTPS (secure cookies, HSTS) must default on"
         assert urlsplit(env["DATABASE_URL"]).hostname in services
         assert urlsplit(env["REDIS_URL"]).hostname in services
 
 
 def test_web_healthcheck_hits_healthz_on_an_allowed_host(services):
-    for name in _services_running(services, _is_uvicorn):
+    for name in deploy.services_running(services, deploy.is_uvicorn):
         service = services[name]
-        argvs = _healthcheck_argvs(service)
+        argvs = deploy.healthcheck_argvs(service)
         code = " ".join(" ".join(argv) for argv in argvs)
         match = re.search(r"https?://[^\s'\"]+", code)
         assert match, f"{name}: healthcheck hits no URL"
         url = urlsplit(match.group(0))
         assert url.path == "/healthz", f"{name}: healthcheck should hit /healthz"
-        port = _uvicorn_params(_uvicorn_argv(_as_argv(service["command"])))["port"]
+        port = deploy.uvicorn_params(deploy.uvicorn_argv(deploy.as_argv(service["command"])))["port"]
         assert url.port == port, f"{name}: healthcheck port {url.port} != uvicorn --port {port}"
-        allowed = [h.strip() for h in _environment(service)["ALLOWED_HOSTS"].split(",")]
+        allowed = [h.strip() for h in deploy.environment(service)["ALLOWED_HOSTS"].split(",")]
         assert url.hostname in allowed, f"{name}: Django would answer 400 to Host {url.hostname}"
         for argv in argvs:  # python -c snippets at least compile
-            if _program(argv).startswith("python") and "-c" in argv:
+            if deploy.program(argv).startswith("python") and "-c" in argv:
                 compile(argv[argv.index("-c") + 1], f"{name}.healthcheck", "exec")
 
 
 def test_healthz_url_resolves_to_a_view():
     from django.urls import resolve
 
-    _ensure_django_settings()
+    deploy.ensure_django_settings()
     resolve("/healthz")  # raises Resolver404 if elsa.urls no longer serves it
 
 
 def test_beat_healthcheck_watches_the_schedule_file_beat_writes(services):
-    for name in _services_running(services, _is_celery("beat")):
-        argv = _as_argv(services[name]["command"])
+    for name in deploy.services_running(services, deploy.is_celery("beat")):
+        argv = deploy.as_argv(services[name]["command"])
         schedule = None
         for i, token in enumerate(argv):
             if token in ("-s", "--schedule") and i + 1 < len(argv):
@@ -451,11 +266,11 @@ def test_beat_healthcheck_watches_the_schedule_file_beat_writes(services):
 
 
 def test_dockerfile_cmd_runs_the_same_uvicorn_app_as_web(services):
-    docker_args = _uvicorn_argv(_dockerfile_cmd())
+    docker_args = deploy.uvicorn_argv(deploy.dockerfile_cmd())
     assert docker_args is not None, "Dockerfile CMD should run uvicorn"
-    docker_params = _uvicorn_params(docker_args)
-    for name in _services_running(services, _is_uvicorn):
-        params = _uvicorn_params(_uvicorn_argv(_as_argv(services[name]["command"])))
+    docker_params = deploy.uvicorn_params(docker_args)
+    for name in deploy.services_running(services, deploy.is_uvicorn):
+        params = deploy.uvicorn_params(deploy.uvicorn_argv(deploy.as_argv(services[name]["command"])))
         for key in ("app", "port", "ws", "ws_max_size", "proxy_headers"):
             assert params[key] == docker_params[key], f"{name} vs Dockerfile CMD: {key}"
 
@@ -479,8 +294,8 @@ def test_nginx_proxies_http_and_websockets_to_web(services):
     targets = set(re.findall(r"proxy_pass\s+http://([^;/\s]+)", conf))
     for var in re.findall(r"proxy_pass\s+\$(\w+)", conf):
         targets |= set(re.findall(rf"set\s+\${var}\s+https?://([^;/\s]+)", conf))
-    web_names = _services_running(services, _is_uvicorn)
-    web_port = _uvicorn_params(_uvicorn_argv(_as_argv(services[web_names[0]]["command"])))["port"]
+    web_names = deploy.services_running(services, deploy.is_uvicorn)
+    web_port = deploy.uvicorn_params(deploy.uvicorn_argv(deploy.as_argv(services[web_names[0]]["command"])))["port"]
     assert f"web:{web_port}" in targets, f"nginx proxies to {targets}, not web:{web_port}"
     assert "web" in services
     # Variable upstream + Docker DNS: re-resolved per request so every replica gets traffic.
@@ -522,8 +337,8 @@ def test_django_deploy_checks_pass_with_composes_environment(services):
     import sys
 
     given = {"SECRET_KEY": secrets.token_urlsafe(50)}
-    for name, service in _app_services(services).items():
-        env = {var: _interpolate(value, given) for var, value in _environment(service).items()}
+    for name, service in deploy.app_services(services).items():
+        env = {var: deploy.interpolate(value, given) for var, value in deploy.environment(service).items()}
         base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}
         done = subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                               cwd=ROOT, env={**base, **env}, capture_output=True, text=True, timeout=60)
@@ -537,11 +352,11 @@ def test_uvicorn_trusts_forwarded_headers_from_the_lb_only(compose, services):
     lb_address = services["lb"]["networks"]["default"]["ipv4_address"]
     subnets = [ipaddress.ip_network(c["subnet"]) for c in compose["networks"]["default"]["ipam"]["config"]]
     assert any(ipaddress.ip_address(lb_address) in subnet for subnet in subnets)
-    for where, argv in _every_argv(services):
-        args = _uvicorn_argv(argv)
+    for where, argv in deploy.every_argv(services):
+        args = deploy.uvicorn_argv(argv)
         if args is None:
             continue
-        trusted = _uvicorn_params(args)["forwarded_allow_ips"]
+        trusted = deploy.uvicorn_params(args)["forwarded_allow_ips"]
         if where == "Dockerfile CMD":
             assert trusted is None, "outside compose, uvicorn's default (127.0.0.1) is the only trusted proxy"
         else:

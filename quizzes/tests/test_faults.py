@@ -1,7 +1,7 @@
 """Fault tests: real processes are killed, paused, flushed and restarted mid-quiz.
 
 Each test starts its own redis-server, Celery worker (with beat) and uvicorn, and for the
-database pause its own PostgreSQL cluster (quizzes/tests/faults.py), and harms only those.
+database pause its own PostgreSQL cluster (tests/support/servers.py), and harms only those.
 The test process itself uses pytest-django's test database (transaction=True) and is
 pointed at the private Redis and broker, so its services calls enqueue to the private
 worker. Timers are short: REVEAL_SECONDS=1, SWEEP_PENDING_AFTER=1, SWEEP_INTERVAL=1.
@@ -14,200 +14,33 @@ user of that fixture.
 
 import json
 import re
-import tempfile
 import time
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from django.utils import timezone
 from websockets.exceptions import ConnectionClosed
 
-from conftest import _test_database_url, wait_for
-from elsa.processes import Supervisor
+from elsa import processes
 from leaderboard import board
-from quizzes import rules, selectors, services
-from quizzes.models import STANDING_ORDER, Answer, Participant, QuizSession
-
-from . import faults
-from .helpers import correct_choice, make_quiz, wrong_choice
+from quizzes import services
+from quizzes.models import Answer, Participant, QuizSession
+from tests.support import clients, servers
+from tests.support.clients import Listeners, answer_on_phones, join_phones
+from tests.support.quizzes import (
+    assert_audit_clean,
+    assert_scored_by_the_rule,
+    correct_choice,
+    db_standings,
+    expected_points,
+    make_quiz,
+    same_board,
+    scored,
+    wrong_choice,
+)
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
-
-
-class Rig:
-    """The private processes of one test, all stopped when the test ends."""
-
-    def __init__(self, logdir: Path):
-        self.logdir = logdir
-        self.items: list = []
-
-    def redis(self) -> faults.RedisServer:
-        server = faults.RedisServer(self.logdir)
-        self.items.append(server)
-        return server.start()
-
-    def postgres(self) -> faults.PostgresCluster:
-        # A short path: the cluster's Unix socket lives in its data directory.
-        short = Path(tempfile.mkdtemp(prefix="elsa-pg-"))
-        cluster = faults.PostgresCluster(short)
-        self.items.append(lambda: faults.remove_tree(short))  # after the cluster stops (items stop in reverse)
-        self.items.append(cluster)
-        cluster.init()
-        cluster.start()
-        return cluster
-
-    def env(self, redis: faults.RedisServer, *, database_url: str | None = None, broker_url: str | None = None,
-            **extra) -> dict:
-        return faults.service_env(database_url=database_url or _test_database_url(), redis_url=redis.url(0),
-                                  broker_url=broker_url or redis.url(1), **extra)
-
-    def rabbit(self) -> faults.RabbitServer:
-        server = faults.RabbitServer(self.logdir)
-        self.items.append(server)
-        return server.start()
-
-    def supervisor(self) -> Supervisor:
-        """Restarts what it runs when it exits, as `make demo` and compose do."""
-        supervisor = Supervisor(say=lambda message: print(f"supervisor: {message}"))
-        self.items.append(supervisor.stop_all)
-        return supervisor
-
-    def worker(self, env: dict, name: str = "worker") -> faults.Process:
-        process = faults.celery_worker(self.logdir, env, name=name)
-        self.items.append(process)
-        return process.start()
-
-    def web(self, env: dict, name: str = "web", port: int | None = None) -> faults.Process:
-        process = faults.web_server(self.logdir, env, name=name, port=port)
-        self.items.append(process)
-        return process.start()
-
-    def socket(self, port: int, path: str, *, cookie: str | None = None):
-        """A WebSocket client, closed when the test ends."""
-        ws = faults.ws_connect(port, path, cookie=cookie)
-        self.items.append(ws.close)
-        return ws
-
-    def close(self) -> None:
-        # Web and workers first (they hold database connections), the services last.
-        for item in reversed(self.items):
-            try:
-                item() if callable(item) else item.stop()
-            except Exception as error:  # keep stopping the others
-                print(f"stopping {item!r} failed: {error}")
-        for item in self.items:
-            if isinstance(item, faults.Process):
-                print(f"----- {item.name} ({item.log_path}) -----\n{item.tail(40)}")
-
-
-@pytest.fixture
-def rig(transactional_db, tmp_path):
-    # Depends on transactional_db so its processes stop before the test database is flushed.
-    rig = Rig(tmp_path)
-    try:
-        yield rig
-    finally:
-        rig.close()
-
-
-@pytest.fixture
-def here(monkeypatch, settings):
-    """Point this test process's Redis and Celery clients at a private Redis and broker."""
-    import live.redis as clients
-    from elsa.celery import app
-
-    def point(redis: faults.RedisServer, broker_url: str | None = None) -> None:
-        settings.REDIS_URL = redis.url(0)
-        monkeypatch.setattr(clients, "_sync_client", None)
-        monkeypatch.setattr(clients, "_async_clients", {})
-        monkeypatch.setenv("CELERY_BROKER_URL", broker_url or redis.url(1))
-        monkeypatch.setattr(app, "_pool", None)
-        monkeypatch.setattr(app.amqp, "_producer_pool", None)
-
-    return point
-
-
-def scored(session) -> int:
-    return Answer.objects.filter(round__session=session, scored_at__isnull=False).count()
-
-
-def db_standings(session) -> list[dict]:
-    """The JSON feed's format, computed from the database alone."""
-    rows = list(Participant.objects.filter(session=session).order_by(*STANDING_ORDER).values_list("nickname", "score"))
-    ranks = board.competition_ranks([score for _, score in rows])
-    return [{"PlayerID": nick, "Score": float(score), "Rank": rank} for (nick, score), rank in zip(rows, ranks)]
-
-
-def same_board(frame: list[dict], expected: list[dict]) -> bool:
-    # Equal points share a rank; within a rank Redis orders by centisecond of reach then
-    # nickname, the database by the exact instant, so compare each rank's members as a set.
-    key = lambda e: (e["Rank"], e["PlayerID"])  # noqa: E731
-    return sorted(frame, key=key) == sorted(expected, key=key)
-
-
-def expected_points(answer: Answer, streak: int) -> int:
-    question = answer.round.question
-    return rules.points_for(points=question.points, speed_points=question.speed_points,
-                               elapsed=answer.received_at - answer.round.opened_at,
-                               limit=timedelta(seconds=question.time_limit_seconds), streak=streak)
-
-
-def assert_scored_by_the_rule(session) -> None:
-    """Every stored answer is scored, once, by decision 7 (streaks included), and each
-    total is the sum of its player's points: recomputed from the ledger alone."""
-    answers = list(Answer.objects.filter(round__session=session).select_related("round__question", "choice"))
-    assert answers and all(a.scored_at is not None for a in answers), "an answer is left unscored"
-    by_player: dict[int, dict[int, Answer]] = {}
-    for answer in answers:
-        by_player.setdefault(answer.participant_id, {})[answer.round.index] = answer
-    totals = {}
-    for participant_id, mine in by_player.items():
-        for index, answer in mine.items():
-            streak = 0
-            while answer.choice.is_correct and index - streak in mine and mine[index - streak].choice.is_correct:
-                streak += 1
-            assert answer.is_correct == answer.choice.is_correct
-            assert answer.points == expected_points(answer, streak), (answer.pk, answer.points, streak)
-        totals[participant_id] = sum(a.points for a in mine.values())
-    scores = dict(Participant.objects.filter(session=session).values_list("pk", "score"))
-    assert scores == {pid: totals.get(pid, 0) for pid in scores}
-
-
-def correct_text(number: int) -> str:
-    """make_quiz: question n's correct choice is choice (n - 1) % 4 + 1."""
-    return f"Choice {number}.{(number - 1) % 4 + 1}"
-
-
-def answer_on_phones(phones, number: int, total: int, *, right: int) -> None:
-    """Each phone waits for question `number`; the first `right` tap the correct choice,
-    the others a wrong one; each sees its answer locked in."""
-    for n, phone in enumerate(phones):
-        frame = faults.recv_until(phone, f"Question {number} of {total}", what=f"question {number}")
-        buttons = faults.stage_choices(frame)
-        pick = next(b for b in buttons if (b[2] == correct_text(number)) == (n < right))
-        phone.send(faults.answer_message(pick[0], pick[1]))
-    for phone in phones:
-        faults.recv_until(phone, "Answer locked in", what="the answer locked in")
-
-
-def join_phones(rig, port: int, code: str, count: int, prefix: str = "phone") -> list:
-    phones = []
-    for n in range(count):
-        browser = faults.Browser(f"http://127.0.0.1:{port}")
-        browser.join(code, f"{prefix}{n}")
-        phones.append(rig.socket(port, f"/ws/play/{code}", cookie=browser.cookie_header()))
-        faults.recv_until(phones[-1], 'id="stage"')
-    return phones
-
-
-def assert_audit_clean(session, timeout: float = 10.0) -> None:
-    """selectors.audit == [] (Redis writes follow their commits by a moment)."""
-    try:
-        wait_for(lambda: selectors.audit(session) == [], timeout=timeout, what="Redis and the ledger to agree")
-    except AssertionError:
-        pass
-    assert selectors.audit(session) == []
 
 
 # 1 -----------------------------------------------------------------------------------------
@@ -269,30 +102,30 @@ def test_b_answers_arriving_while_the_broker_is_down_are_kept_and_scored_when_it
     # Supervised, as `make demo` runs it: with the Redis broker, Celery 5.7 / kombu 5.7
     # may stop the worker when the broker returns; its supervisor starts it again.
     supervisor = rig.supervisor()
-    worker = supervisor.start(faults.celery_worker(rig.logdir, env))
+    worker = supervisor.start(servers.celery_worker(rig.logdir, env))
     web = rig.web(env)
     session = services.session_create(quiz=make_quiz(questions=1, time_limit=8))
     players = [services.participant_join(code=session.code, nickname=f"p{n}") for n in range(8)]
     phones = []
     for n in range(6):
-        browser = faults.Browser(f"http://127.0.0.1:{web.port}")
+        browser = clients.Browser(f"http://127.0.0.1:{web.port}")
         browser.join(session.code, f"w{n}")
         phones.append(rig.socket(web.port, f"/ws/play/{session.code}", cookie=browser.cookie_header()))
-        faults.recv_until(phones[-1], 'id="stage"')
+        clients.recv_until(phones[-1], 'id="stage"')
     services.session_next(session_id=session.pk)
     right, wrong = correct_choice(session), wrong_choice(session)
     for phone in phones:
-        faults.recv_until(phone, "Question 1 of 1")
+        clients.recv_until(phone, "Question 1 of 1")
 
     broker.stop()
-    assert not faults.port_open(broker.port)
+    assert not processes.port_open(broker.port)
     # Phones answer all at once through the web process...
     sent = time.monotonic()
     for phone in phones:
-        phone.send(faults.answer_message(right.pk, session.current_round_id))
+        phone.send(clients.answer_message(right.pk, session.current_round_id))
     waited = []
     for phone in phones:
-        assert right.text in faults.recv_until(phone, "Answer locked in", what="the answer locked in")
+        assert right.text in clients.recv_until(phone, "Answer locked in", what="the answer locked in")
         waited.append(time.monotonic() - sent)
     # ...and the test process answers through the service.
     took = []
@@ -304,7 +137,8 @@ def test_b_answers_arriving_while_the_broker_is_down_are_kept_and_scored_when_it
         assert answer.pk and answer.scored_at is None
     stored = Answer.objects.filter(round__session=session)
     assert stored.count() == 14 and scored(session) == 0, "stored, and nothing could reach the worker"
-    assert set(stored.values_list("participant_id", flat=True)) == set(session.participants.values_list("pk", flat=True))
+    everyone = set(session.participants.values_list("pk", flat=True))
+    assert set(stored.values_list("participant_id", flat=True)) == everyone
     print(f"with the broker down: answer_submit took {min(took):.3f}-{max(took):.3f}s; "
           f"six phones were all locked in after {max(waited):.2f}s")
     # A refused connection fails fast (Celery's publish retries take about 0.6 s): no hang.
@@ -325,7 +159,7 @@ def test_b_answers_arriving_while_the_broker_is_down_are_kept_and_scored_when_it
     for answer in Answer.objects.filter(round__session=session).select_related("round__question", "choice"):
         assert answer.points == expected_points(answer, streak=1 if answer.choice.is_correct else 0)
     for phone in phones:
-        assert "Quiz over!" in faults.recv_until(phone, "Quiz over!", what="the end on the phone")
+        assert "Quiz over!" in clients.recv_until(phone, "Quiz over!", what="the end on the phone")
     assert_audit_clean(session)
 
 
@@ -347,7 +181,7 @@ def test_c_redis_flushed_mid_session_rebuilds_the_leaderboard_from_the_database(
     wait_for(lambda: scored(session) == 3, what="the first answers to be scored")
     assert_audit_clean(session)
 
-    with faults.ws_connect(web.port, f"/livescore/{session.code}") as feed:
+    with clients.ws_connect(web.port, f"/livescore/{session.code}") as feed:
         assert same_board(json.loads(feed.recv(timeout=10)), db_standings(session))
 
         with redis_.client() as client:
@@ -360,14 +194,14 @@ def test_c_redis_flushed_mid_session_rebuilds_the_leaderboard_from_the_database(
         wait_for(lambda: scored(session) == 4, timeout=30, what="the answer after the flush to be scored")
         expected = db_standings(session)
         assert len(expected) == 4 and expected[0]["Score"] > 0
-        frame = faults.recv_until(feed, lambda f: same_board(json.loads(f), expected), timeout=15,
+        frame = clients.recv_until(feed, lambda f: same_board(json.loads(f), expected), timeout=15,
                                   what="a full, correct board on the feed after the flush")
         assert len(json.loads(frame)) == 4
 
     assert board.top(session_id=session.pk, limit=10).built
     assert_audit_clean(session)
     # A client connecting now gets the same full board.
-    with faults.ws_connect(web.port, f"/livescore/{session.code}") as late:
+    with clients.ws_connect(web.port, f"/livescore/{session.code}") as late:
         assert same_board(json.loads(late.recv(timeout=10)), db_standings(session))
 
     # The quiz goes on: the host closes the question and the worker's timer opens the next one.
@@ -389,22 +223,22 @@ def test_d_web_server_restarted_mid_question_keeps_a_players_locked_in_answer(ri
     web = rig.web(env)
     port = web.port
     session = services.session_create(quiz=make_quiz(questions=2, time_limit=30))
-    ann = faults.Browser(f"http://127.0.0.1:{port}")
-    bob = faults.Browser(f"http://127.0.0.1:{port}")
+    ann = clients.Browser(f"http://127.0.0.1:{port}")
+    bob = clients.Browser(f"http://127.0.0.1:{port}")
     ann.join(session.code, "ann")
     bob.join(session.code, "bob")
     ann_id = Participant.objects.get(session=session, nickname="ann").pk
 
-    player = faults.ws_connect(port, f"/ws/play/{session.code}", cookie=ann.cookie_header())
+    player = clients.ws_connect(port, f"/ws/play/{session.code}", cookie=ann.cookie_header())
     try:
-        assert "You're in" in faults.recv_until(player, 'id="stage"')
+        assert "You're in" in clients.recv_until(player, 'id="stage"')
         services.session_next(session_id=session.pk)
-        question = faults.recv_until(player, "Question 1 of 2")
-        buttons = faults.stage_choices(question)
+        question = clients.recv_until(player, "Question 1 of 2")
+        buttons = clients.stage_choices(question)
         right = correct_choice(session)
         assert (right.pk, session.current_round_id, right.text) in buttons
-        player.send(faults.answer_message(right.pk, session.current_round_id))
-        assert right.text in faults.recv_until(player, "Answer locked in")
+        player.send(clients.answer_message(right.pk, session.current_round_id))
+        assert right.text in clients.recv_until(player, "Answer locked in")
 
         web.kill()  # a crash: no close frame
         with pytest.raises(ConnectionClosed):
@@ -415,23 +249,23 @@ def test_d_web_server_restarted_mid_question_keeps_a_players_locked_in_answer(ri
 
     web.start()  # a new process on the same port
     assert web.port == port
-    with faults.ws_connect(port, f"/ws/play/{session.code}", cookie=ann.cookie_header()) as again:
-        snapshot = faults.recv_until(again, 'id="stage"')
+    with clients.ws_connect(port, f"/ws/play/{session.code}", cookie=ann.cookie_header()) as again:
+        snapshot = clients.recv_until(again, 'id="stage"')
         assert "Question 1 of 2" in snapshot and "Answer locked in" in snapshot and right.text in snapshot
         assert 'ws-send' not in snapshot, "no choice buttons once the answer is locked in"
-        again.send(faults.answer_message(right.pk, session.current_round_id))
-        refused = faults.recv_until(again, 'id="flash"')
+        again.send(clients.answer_message(right.pk, session.current_round_id))
+        refused = clients.recv_until(again, 'id="flash"')
         assert "already locked in" in refused and "Answer locked in" in refused
         assert Answer.objects.filter(participant_id=ann_id).count() == 1
         assert Answer.objects.filter(round__session=session).count() == 1
 
         wait_for(lambda: scored(session) == 1, what="ann's answer to be scored")
         services.session_next(session_id=session.pk)  # the host closes the question
-        reveal = faults.recv_until(again, 'id="my-result"')
+        reveal = clients.recv_until(again, 'id="my-result"')
         points = Answer.objects.get(participant_id=ann_id).points
         assert "Correct!" in reveal and f'<span id="my-score">{points}</span>' in reveal
 
-    with faults.ws_connect(port, f"/livescore/{session.code}") as feed:
+    with clients.ws_connect(port, f"/livescore/{session.code}") as feed:
         assert same_board(json.loads(feed.recv(timeout=10)), db_standings(session))
     assert_audit_clean(session)
 
@@ -445,10 +279,10 @@ def test_e_postgres_paused_under_load_delays_answers_and_the_quiz_goes_on(rig):
     cluster.create_database("elsa")
     redis_ = rig.redis()
     env = rig.env(redis_, database_url=cluster.url("elsa"))
-    faults.migrate(env)
-    created = faults.django_call(env, """
+    servers.migrate(env)
+    created = servers.django_call(env, """
 from quizzes import services
-from quizzes.tests.helpers import make_quiz
+from tests.support.quizzes import make_quiz
 quiz = make_quiz(questions=2, time_limit=8)
 quiz.questions.filter(order=1).update(time_limit_seconds=5)
 session = services.session_create(quiz=quiz)
@@ -461,25 +295,26 @@ result = {"id": session.pk, "code": session.code}
 
     players = []
     for n in range(12):
-        browser = faults.Browser(f"http://127.0.0.1:{port}")
+        browser = clients.Browser(f"http://127.0.0.1:{port}")
         browser.join(code, f"p{n:02}")
         socket = rig.socket(port, f"/ws/play/{code}", cookie=browser.cookie_header())
         players.append(socket)
-        faults.recv_until(socket, 'id="stage"')
+        clients.recv_until(socket, 'id="stage"')
     feed = rig.socket(port, f"/livescore/{code}")
     players.append(feed)
     assert len(json.loads(feed.recv(timeout=10))) == 12
 
-    faults.django_call(env, f"from quizzes import services\nservices.session_next(session_id={session_id})\nresult = 1")
-    stages = [faults.recv_until(p, "Question 1 of 2", what="question 1") for p in players[:12]]
-    buttons = faults.stage_choices(stages[0])
+    servers.django_call(env, f"from quizzes import services\n"
+                             f"services.session_next(session_id={session_id})\nresult = 1")
+    stages = [clients.recv_until(p, "Question 1 of 2", what="question 1") for p in players[:12]]
+    buttons = clients.stage_choices(stages[0])
     assert len(buttons) == 4
     round_id = buttons[0][1]
     right, wrong = buttons[0], buttons[1]  # make_quiz: the first choice of question 1 is correct
 
     for socket in players[:2]:
-        socket.send(faults.answer_message(right[0], round_id))
-        faults.recv_until(socket, "Answer locked in")
+        socket.send(clients.answer_message(right[0], round_id))
+        clients.recv_until(socket, "Answer locked in")
 
     def answer_while_paused(round_id: int, choices, *, pause_at: float, resume_at: float) -> dict[str, str]:
         """Pause PostgreSQL, have eight players answer, resume; each player's reply."""
@@ -487,8 +322,8 @@ result = {"id": session.pk, "code": session.code}
         cluster.pause()
         try:
             for n, socket in enumerate(during):
-                socket.send(faults.answer_message(choices[n % len(choices)], round_id))
-            early = [f for socket in during for f in faults.drain(socket, 0.25)]
+                socket.send(clients.answer_message(choices[n % len(choices)], round_id))
+            early = [f for socket in during for f in clients.drain(socket, 0.25)]
             time.sleep(max(0.0, resume_at - time.time()))
         finally:
             cluster.resume()
@@ -496,10 +331,10 @@ result = {"id": session.pk, "code": session.code}
         outcome = {}
         for n, socket in enumerate(during):
             try:
-                frame = faults.recv_until(socket, lambda f: "Answer locked in" in f or faults.flash_text(f),
+                frame = clients.recv_until(socket, lambda f: "Answer locked in" in f or clients.flash_text(f),
                                           timeout=20, what="the delayed answer's reply")
                 outcome[f"p{n + 2:02}"] = ("locked" if "Answer locked in" in frame
-                                           else f"refused: {faults.flash_text(frame)}")
+                                           else f"refused: {clients.flash_text(frame)}")
             except ConnectionClosed as closed:
                 outcome[f"p{n + 2:02}"] = f"socket closed: {closed}"
         problems = {n: o for n, o in outcome.items() if not (o == "locked" or o.startswith("refused: "))}
@@ -512,23 +347,23 @@ result = {"id": session.pk, "code": session.code}
                                 resume_at=time.time() + 3)
 
     # The quiz goes on: question 1 closes by its timer, question 2 opens.
-    stages = [faults.recv_until(socket, "Question 2 of 2", timeout=30, what="question 2 after the pause")
+    stages = [clients.recv_until(socket, "Question 2 of 2", timeout=30, what="question 2 after the pause")
               for socket in players[:12]]
-    buttons = faults.stage_choices(stages[0])
+    buttons = clients.stage_choices(stages[0])
     closes_at = int(re.search(r'data-closes-at="(\d+)"', stages[0]).group(1)) / 1000
     # Question 2: the pause spans its close. Answers arrive 1 s before the close and wait;
     # the close_round timer waits too, and after the resume either may win the race.
     second = answer_while_paused(buttons[0][1], [buttons[1][0], buttons[0][0]], pause_at=closes_at - 1.5,
                                  resume_at=closes_at + 1.5)
-    reveals = {f"p{n + 2:02}": faults.recv_until(socket, "The answer:", timeout=30, what="question 2's reveal")
+    reveals = {f"p{n + 2:02}": clients.recv_until(socket, "The answer:", timeout=30, what="question 2's reveal")
                for n, socket in enumerate(during)}
     for socket in players[:12]:
-        faults.recv_until(socket, "Quiz over!", timeout=30, what="the end of the quiz")
+        clients.recv_until(socket, "Quiz over!", timeout=30, what="the end of the quiz")
     # The documented known gap (docs/system-design.md section 6): an answer committed after
     # the close collected the pending answers is scored, but its reveal says "No answer".
     gap = sorted(nick for nick, o in second.items() if o == "locked" and "No answer" in reveals[nick])
 
-    check = faults.django_call(env, f"""
+    check = servers.django_call(env, f"""
 from quizzes import selectors
 from quizzes.models import Answer, QuizSession
 session = QuizSession.objects.get(pk={session_id})
@@ -567,16 +402,16 @@ def test_f_the_quiz_runs_to_its_end_after_the_host_closes_the_host_screen(rig, h
     ann = services.participant_join(code=session.code, nickname="ann")
     bob = services.participant_join(code=session.code, nickname="bob")
 
-    host = faults.Browser(f"http://127.0.0.1:{web.port}")
+    host = clients.Browser(f"http://127.0.0.1:{web.port}")
     host.login("teacher", "a-long-pass")
     status, page = host.request("GET", f"/host/{session.code}")
     assert status == 200 and "Start the quiz" in page
-    with faults.ws_connect(web.port, f"/ws/host/{session.code}", cookie=host.cookie_header()) as screen:
-        assert session.code in faults.recv_until(screen, 'id="stage"')
+    with clients.ws_connect(web.port, f"/ws/host/{session.code}", cookie=host.cookie_header()) as screen:
+        assert session.code in clients.recv_until(screen, 'id="stage"')
         status, _ = host.request("POST", f"/host/{session.code}/next",
                                  headers={"X-CSRFToken": host.cookie("csrftoken"), "HX-Request": "true"})
         assert status == 204
-        faults.recv_until(screen, "Question 1 of 2")
+        clients.recv_until(screen, "Question 1 of 2")
     # The host screen is closed; only the worker's timers move the quiz on.
 
     services.answer_submit(participant_id=ann.pk, session_id=session.pk, choice_id=correct_choice(session).pk)
@@ -616,14 +451,14 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
     try:
         for n in range(6):
             # Everyone joins through A; odd players' sockets go to B (no sticky sessions).
-            browser = faults.Browser(f"http://127.0.0.1:{web_a.port}")
+            browser = clients.Browser(f"http://127.0.0.1:{web_a.port}")
             browser.join(session.code, f"p{n}")
             web = web_a if n % 2 == 0 else web_b
-            socket = faults.ws_connect(web.port, f"/ws/play/{session.code}", cookie=browser.cookie_header())
-            faults.recv_until(socket, 'id="stage"')
+            socket = clients.ws_connect(web.port, f"/ws/play/{session.code}", cookie=browser.cookie_header())
+            clients.recv_until(socket, 'id="stage"')
             sockets.append(socket)
             names.append(f"p{n}")
-        feed = faults.ws_connect(web_a.port, f"/livescore/{session.code}")
+        feed = clients.ws_connect(web_a.port, f"/livescore/{session.code}")
         sockets.append(feed)
         assert len(json.loads(feed.recv(timeout=10))) == 6
 
@@ -631,14 +466,14 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
         right, wrong = correct_choice(session), wrong_choice(session)
         picks = [right, right, wrong, right, wrong, right]
         for socket, choice in zip(sockets, picks):
-            faults.recv_until(socket, "Question 1 of 1")
-            socket.send(faults.answer_message(choice.pk, session.current_round_id))
+            clients.recv_until(socket, "Question 1 of 1")
+            socket.send(clients.answer_message(choice.pk, session.current_round_id))
         for socket, choice in zip(sockets, picks):
-            assert choice.text in faults.recv_until(socket, "Answer locked in")
+            assert choice.text in clients.recv_until(socket, "Answer locked in")
 
         wait_for(lambda: scored(session) == 6, what="all six answers to be scored")
         expected = db_standings(session)
-        faults.recv_until(feed, lambda f: same_board(json.loads(f), expected), timeout=15,
+        clients.recv_until(feed, lambda f: same_board(json.loads(f), expected), timeout=15,
                           what="A's feed to show the answers sent through B")
         assert {e["PlayerID"] for e in expected if e["Score"] > 0} == {"p0", "p1", "p3", "p5"}
 
@@ -646,7 +481,7 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
         answers = {a.participant.nickname: a for a in
                    Answer.objects.filter(round__session=session).select_related("participant", "round__question")}
         for name, socket, choice in zip(names, sockets, picks):
-            reveal = faults.recv_until(socket, 'id="my-result"', what=f"{name}'s result")
+            reveal = clients.recv_until(socket, 'id="my-result"', what=f"{name}'s result")
             if choice == right:
                 assert "Correct!" in reveal and f"+{answers[name].points}" in reveal
             else:
@@ -658,7 +493,7 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
     wait_for(lambda: QuizSession.objects.get(pk=session.pk).state == "finished", timeout=15,
              what="the worker to finish the quiz")
     # What one process alone would have scored: the rule applied to each stored answer.
-    for name, answer in answers.items():
+    for answer in answers.values():
         assert answer.points == expected_points(answer, streak=1 if answer.is_correct else 0)
     totals = dict(Participant.objects.filter(session=session).values_list("nickname", "score"))
     assert totals == {name: answers[name].points for name in names}
@@ -695,7 +530,7 @@ def test_h_with_every_worker_killed_mid_question_the_quiz_still_runs_to_its_end_
     for number in (2, 3):
         answer_on_phones(phones, number, 3, right=3)
     for phone in phones:
-        faults.recv_until(phone, "Quiz over!", timeout=20, what="the end of the quiz")
+        clients.recv_until(phone, "Quiz over!", timeout=20, what="the end of the quiz")
 
     session.refresh_from_db()
     assert session.state == "finished" and session.rounds.count() == 3
@@ -740,9 +575,11 @@ def test_i_the_production_broker_killed_and_restarted_five_times_during_one_quiz
     chaos.start()
     try:
         for number in range(1, 7):
-            wait_for(lambda: QuizSession.objects.get(pk=session.pk).current_round.index == number - 1
-                     and QuizSession.objects.get(pk=session.pk).state == "open", timeout=30,
-                     what=f"question {number} to open")
+            def question_open(index=number - 1) -> bool:
+                now = QuizSession.objects.get(pk=session.pk)
+                return now.state == "open" and now.current_round.index == index
+
+            wait_for(question_open, timeout=30, what=f"question {number} to open")
             current = QuizSession.objects.get(pk=session.pk)
             right = correct_choice(current)
             wrong = wrong_choice(current)
@@ -786,10 +623,10 @@ def test_j_the_quiz_goes_on_when_the_host_screens_web_process_dies_during_a_reve
     session = services.session_create(quiz=make_quiz(questions=2, time_limit=6))
     phones = join_phones(rig, players_web.port, session.code, 4)
 
-    host = faults.Browser(f"http://127.0.0.1:{host_web.port}")
+    host = clients.Browser(f"http://127.0.0.1:{host_web.port}")
     host.login("teacher", "a-long-pass")
     screen = rig.socket(host_web.port, f"/ws/host/{session.code}", cookie=host.cookie_header())
-    faults.recv_until(screen, 'id="stage"')
+    clients.recv_until(screen, 'id="stage"')
 
     def press_next() -> None:
         status, _ = host.request("POST", f"/host/{session.code}/next",
@@ -797,16 +634,16 @@ def test_j_the_quiz_goes_on_when_the_host_screens_web_process_dies_during_a_reve
         assert status == 204
 
     press_next()  # start
-    faults.recv_until(screen, "Question 1 of 2")
+    clients.recv_until(screen, "Question 1 of 2")
     answer_on_phones(phones, 1, 2, right=2)
     press_next()  # close the question early: the reveal is on the projector
-    faults.recv_until(screen, 'class="distribution"', what="the reveal on the host screen")
+    clients.recv_until(screen, 'class="distribution"', what="the reveal on the host screen")
     host_web.kill()  # the projector's web process dies mid-reveal
 
     # The players' web process ends the reveal, opens question 2 and closes it on time.
     answer_on_phones(phones, 2, 2, right=3)
     for phone in phones:
-        faults.recv_until(phone, "Quiz over!", timeout=20, what="the end of the quiz")
+        clients.recv_until(phone, "Quiz over!", timeout=20, what="the end of the quiz")
     session.refresh_from_db()
     rounds = list(session.rounds.order_by("index"))
     assert session.state == "finished" and len(rounds) == 2
@@ -816,55 +653,6 @@ def test_j_the_quiz_goes_on_when_the_host_screens_web_process_dies_during_a_reve
 
 
 # 11 ----------------------------------------------------------------------------------------
-
-
-class Listeners:
-    """Many WebSockets read on one event loop in a thread, each frame's arrival timed."""
-
-    def __init__(self, port: int):
-        import asyncio
-        import threading
-
-        self.port = port
-        self.arrivals: dict[str, list[float]] = {}
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        self._sockets = []
-
-    def open(self, name: str, path: str, cookie: str | None = None) -> None:
-        import asyncio
-
-        asyncio.run_coroutine_threadsafe(self._open(name, path, cookie), self.loop).result(timeout=30)
-
-    async def _open(self, name: str, path: str, cookie: str | None) -> None:
-        import asyncio
-
-        from websockets.asyncio.client import connect
-
-        ws = await connect(f"ws://127.0.0.1:{self.port}{path}", origin=f"http://127.0.0.1:{self.port}",
-                           additional_headers={"Cookie": cookie} if cookie else None, max_size=2**22)
-        self._sockets.append(ws)
-        times = self.arrivals[name] = []
-
-        async def read():
-            try:
-                async for _ in ws:
-                    times.append(time.monotonic())
-            except Exception:
-                pass
-
-        asyncio.get_running_loop().create_task(read())
-
-    def close(self) -> None:
-        import asyncio
-
-        async def close_all():
-            await asyncio.gather(*(ws.close() for ws in self._sockets), return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(close_all(), self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
 
 
 def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here):
@@ -890,16 +678,16 @@ def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here
     listeners = Listeners(port)
     rig.items.append(listeners.close)
     for n, player in enumerate(room_players[:9]):  # a room of 200 sockets: 9 phones,
-        listeners.open(f"phone{n}", f"/ws/play/{room.code}", faults.signed_player_cookie(room.code, player.pk))
+        listeners.open(f"phone{n}", f"/ws/play/{room.code}", clients.signed_player_cookie(room.code, player.pk))
     for n in range(190):  # 190 JSON clients,
         listeners.open(f"feed{n}", f"/livescore/{room.code}")
     for n in range(20):  # and 20 JSON clients of another session
         listeners.open(f"other{n}", f"/livescore/{other.code}")
     wait_for(lambda: all(listeners.arrivals.values()), what="every socket's snapshot")
     # ... and one big screen that never reads.
-    stuck = faults.raw_ws_open(port, f"/ws/livescore/{room.code}", rcvbuf=1024)
+    stuck = clients.raw_ws_open(port, f"/ws/livescore/{room.code}", rcvbuf=1024)
     rig.items.append(stuck.close)
-    wait_for(lambda: faults.metric(port, "elsa_open_websockets", kind="screen") == 1, what="the stuck socket")
+    wait_for(lambda: clients.metric(port, "elsa_open_websockets", kind="screen") == 1, what="the stuck socket")
 
     right_room, right_other = correct_choice(room), correct_choice(other)
     started = time.monotonic()
@@ -909,7 +697,7 @@ def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here
         if n % 3 == 0:
             services.answer_submit(participant_id=other_players[n // 3].pk, session_id=other.pk,
                                    choice_id=right_other.pk)
-        if dropped_at is None and faults.metric(port, "elsa_open_websockets", kind="screen") == 0:
+        if dropped_at is None and clients.metric(port, "elsa_open_websockets", kind="screen") == 0:
             dropped_at = time.monotonic() - started
         time.sleep(0.12)
     ended = time.monotonic()
@@ -926,7 +714,7 @@ def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here
     assert dropped_at is not None, "the stuck socket was not dropped while answers flowed"
     assert "event=socket_stuck" in web.output()
     # Once it reads again, the stuck client finds the server's close: try again later.
-    assert faults.raw_ws_read_until_close(stuck) == 1013
+    assert clients.raw_ws_read_until_close(stuck) == 1013
 
 
 # 12 ----------------------------------------------------------------------------------------
@@ -944,27 +732,27 @@ def test_l_sockets_that_end_mid_reply_all_leave_the_hub_and_the_gauge_stays_true
     players = [services.participant_join(code=session.code, nickname=f"p{n:03}") for n in range(520)]
     services.session_next(session_id=session.pk)
     right = correct_choice(session)
-    message = faults.answer_message(right.pk, session.current_round_id)
+    message = clients.answer_message(right.pk, session.current_round_id)
     stayers = [rig.socket(port, f"/ws/play/{session.code}",
-                          cookie=faults.signed_player_cookie(session.code, p.pk)) for p in players[:5]]
+                          cookie=clients.signed_player_cookie(session.code, p.pk)) for p in players[:5]]
     for socket in stayers:
-        faults.recv_until(socket, 'id="stage"')
+        clients.recv_until(socket, 'id="stage"')
 
     def answer_and_reset(player) -> None:
         """Answer, then vanish with a TCP reset before the server's reply goes out."""
-        sock = faults.raw_ws_open(port, f"/ws/play/{session.code}",
-                                  cookie=faults.signed_player_cookie(session.code, player.pk))
-        faults.raw_ws_send_text(sock, message)
-        faults.raw_ws_reset(sock)
+        sock = clients.raw_ws_open(port, f"/ws/play/{session.code}",
+                                  cookie=clients.signed_player_cookie(session.code, player.pk))
+        clients.raw_ws_send_text(sock, message)
+        clients.raw_ws_reset(sock)
 
     def flood_until_closed(player) -> int | None:
         """Far past the message limit: the server closes the socket, while more arrive."""
-        sock = faults.raw_ws_open(port, f"/ws/play/{session.code}",
-                                  cookie=faults.signed_player_cookie(session.code, player.pk))
+        sock = clients.raw_ws_open(port, f"/ws/play/{session.code}",
+                                  cookie=clients.signed_player_cookie(session.code, player.pk))
         try:
             for _ in range(80):
-                faults.raw_ws_send_text(sock, '{"choice": "x"}')
-            return faults.raw_ws_read_until_close(sock, timeout=20)
+                clients.raw_ws_send_text(sock, '{"choice": "x"}')
+            return clients.raw_ws_read_until_close(sock, timeout=20)
         finally:
             sock.close()
 
@@ -974,11 +762,11 @@ def test_l_sockets_that_end_mid_reply_all_leave_the_hub_and_the_gauge_stays_true
     assert codes == [1008] * 15, codes
 
     # Every socket that ended, however it ended, has left the hub: only the five remain.
-    wait_for(lambda: faults.metric(port, "elsa_open_websockets", kind="player") == 5, timeout=20,
+    wait_for(lambda: clients.metric(port, "elsa_open_websockets", kind="player") == 5, timeout=20,
              what="the open-socket gauge to come back to the five open sockets")
     assert "Exception in ASGI application" not in web.output()
     stored = Answer.objects.filter(round__session=session).count()
     print(f"answers stored from the 500 sockets reset mid-reply: {stored}")
     for socket in stayers:  # and the room still works for them
         socket.send(message)
-        faults.recv_until(socket, "Answer locked in")
+        clients.recv_until(socket, "Answer locked in")

@@ -11,9 +11,8 @@ from hypothesis import strategies as st
 from elsa.asgi import application
 from quizzes import services
 from quizzes.models import Answer, Participant, QuizSession
-
-from .helpers import make_quiz
-from .test_consumers import ORIGIN, joined_cookie, staff_cookie
+from tests.support.communicators import ORIGIN, joined_cookie, staff_cookie
+from tests.support.quizzes import make_quiz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,13 +24,15 @@ json_values = st.recursive(
 messages = st.one_of(
     st.text(max_size=300),
     json_values.map(json.dumps),
-    st.dictionaries(st.sampled_from(["choice", "round", "HEADERS", "time", "participant"]), json_values).map(json.dumps),
+    st.dictionaries(st.sampled_from(["choice", "round", "HEADERS", "time", "participant"]), json_values)
+    .map(json.dumps),
     st.binary(max_size=100),
 )
 
 
 def state_of_database():
-    return (Answer.objects.count(), Participant.objects.count(), list(QuizSession.objects.values_list("state", flat=True)))
+    states = list(QuizSession.objects.values_list("state", flat=True))
+    return (Answer.objects.count(), Participant.objects.count(), states)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

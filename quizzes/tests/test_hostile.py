@@ -21,10 +21,9 @@ from leaderboard import partials as board_partials
 from leaderboard.events import BoardChanged
 from live.events import publish
 from quizzes import partials, selectors, services
-from quizzes.identity import remember_participant
 from quizzes.models import Participant
-
-from .helpers import make_quiz
+from tests.support.communicators import player_client
+from tests.support.quizzes import make_quiz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -83,15 +82,6 @@ def hostile(session):
     entries.append((participants[-1].pk + 1000, LONG, 50, None))
     board.record(session_id=session.pk, epoch=session.created_at, entries=entries)
     return participants
-
-
-def player_client(session, participant) -> Client:
-    client = Client()
-    store = client.session
-    remember_participant(store, session.code, participant.pk)
-    store.save()
-    client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
-    return client
 
 
 # --- refused at join ---------------------------------------------------------------------
@@ -182,7 +172,8 @@ def test_the_host_screen_shows_hostile_nicknames_as_text_in_roster_and_podium(se
     for nickname in DB_NICKNAMES[1:]:
         assert f'<span class="podium-name">{escape(nickname)}</span>' in podium
     assert_inert(podium_page, ALL_NICKNAMES, stage_ids=1)
-    assert_inert(partials.host_stage(selectors.host_view(session)), DB_NICKNAMES[1:], stage_ids=1)  # the live podium push
+    # the live podium push
+    assert_inert(partials.host_stage(selectors.host_view(session)), DB_NICKNAMES[1:], stage_ids=1)
 
 
 def test_the_livescore_page_shows_hostile_nicknames_as_text(client, session, hostile):
@@ -275,7 +266,8 @@ def test_hostile_nicknames_stay_inert_in_chromium(live_server_url, browser, sess
     assert phone.evaluate("typeof window.__xss") == "undefined"
 
     # The control: the same payload as markup does run here, so the checks above could fail.
-    screen.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html; document.body.append(d); }", LONG)
+    screen.evaluate("html => { const d = document.createElement('div'); d.innerHTML = html; "
+                    "document.body.append(d); }", LONG)
     screen.wait_for_function("window.__xss === 1", timeout=5000)
     phone_context.close()
     context.close()

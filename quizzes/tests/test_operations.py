@@ -14,16 +14,15 @@ from django.test import Client
 from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import ROOT
+from elsa.processes import ROOT
 from live.hub import send_all
 from live.outlet import Outlet
 from monitoring import metrics
 from monitoring.logs import JsonFormatter, event
 from quizzes import services
 from quizzes.models import Answer
-
-from .helpers import correct_choice, make_quiz
-from .test_consumers import connect, joined_cookie, make_session, receive_until
+from tests.support.communicators import connect, joined_cookie, make_session, receive_until
+from tests.support.quizzes import correct_choice, make_quiz
 
 METRIC_NAMES = [
     "elsa_answers_received_total",

@@ -2,8 +2,7 @@ import pytest
 from django.test import Client
 
 from quizzes import services
-
-from .helpers import make_quiz
+from tests.support.quizzes import make_quiz
 
 pytestmark = pytest.mark.django_db
 

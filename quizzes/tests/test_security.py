@@ -17,17 +17,16 @@ from django.contrib.auth.models import Permission, User
 from django.test import Client
 
 import quizzes.consumers
-from conftest import ROOT, _test_database_url
-from elsa import demo
+from elsa import demo, processes
 from elsa.asgi import application
+from elsa.processes import ROOT
 from quizzes import partials, selectors, services
 from quizzes.models import Answer, QuizSession
-
-from . import faults
-from .helpers import correct_choice, make_host, make_quiz
-from .test_compose import COMPOSE_PATH, _as_argv
-from .test_consumers import ORIGIN, joined_cookie, make_session, receive_until, staff_cookie
-from .test_hostile import player_client
+from tests.support import clients, servers
+from tests.support.communicators import ORIGIN, joined_cookie, make_session, player_client, receive_until, staff_cookie
+from tests.support.deploy import COMPOSE_PATH, as_argv
+from tests.support.quizzes import correct_choice, make_host, make_quiz
+from tests.support.servers import suite_database_url
 
 # The key the repository used to fall back on: public, so nobody may run with it.
 DEVELOPMENT_KEY = "dev-only-insecure-key-set-SECRET_KEY-in-production"
@@ -70,7 +69,7 @@ def test_the_demo_makes_its_own_key_once_and_keeps_it_private(tmp_path):
 
 def compose_web_command(port: int) -> list[str]:
     """compose's web command as a test can run it: its flags, loopback and a free port."""
-    argv = _as_argv(yaml.safe_load(COMPOSE_PATH.read_text())["services"]["web"]["command"])
+    argv = as_argv(yaml.safe_load(COMPOSE_PATH.read_text())["services"]["web"]["command"])
     assert argv[0] == "uvicorn"
     argv[argv.index("--host") + 1], argv[argv.index("--port") + 1] = "127.0.0.1", str(port)
     return [sys.executable, "-m", *argv]
@@ -79,13 +78,13 @@ def compose_web_command(port: int) -> list[str]:
 def guesses_from_forged_addresses(tmp_path, command: list[str]) -> list[int]:
     """Four wrong codes, each claiming another client address in X-Forwarded-For."""
     port = int(command[command.index("--port") + 1])
-    env = faults.service_env(database_url=_test_database_url(), redis_url=os.environ["REDIS_URL"],
+    env = servers.service_env(database_url=suite_database_url(), redis_url=os.environ["REDIS_URL"],
                              broker_url=os.environ["CELERY_BROKER_URL"], JOIN_GUESSES_PER_MINUTE="3")
-    web = faults.Process("web", command, env=env, log_path=tmp_path / "web.log",
-                         ready=lambda p: faults.port_open(port))
+    web = processes.Process("web", command, env=env, log_path=tmp_path / "web.log",
+                         ready=lambda p: processes.port_open(port))
     web.start()
     try:
-        browser = faults.Browser(f"http://127.0.0.1:{port}")
+        browser = clients.Browser(f"http://127.0.0.1:{port}")
         token = browser.csrf_token("/")
         return [browser.request("POST", "/join", {"code": "ZZZZZ9", "nickname": "Ann", "csrfmiddlewaretoken": token},
                                 headers={"X-Forwarded-For": f"198.51.100.{n}"})[0] for n in range(1, 5)]
@@ -97,13 +96,13 @@ def guesses_from_forged_addresses(tmp_path, command: list[str]) -> list[int]:
 def test_a_forged_x_forwarded_for_from_anyone_but_the_lb_is_ignored(tmp_path):
     # compose's own uvicorn flags: the test connects from 127.0.0.1, which is not the lb,
     # so every guess counts against 127.0.0.1 whatever address the header names.
-    assert guesses_from_forged_addresses(tmp_path, compose_web_command(faults.free_port())) == [400, 400, 400, 429]
+    assert guesses_from_forged_addresses(tmp_path, compose_web_command(processes.free_port())) == [400, 400, 400, 429]
 
 
 @pytest.mark.django_db(transaction=True)
 def test_the_lbs_x_forwarded_for_is_trusted(tmp_path):
     # The control: were 127.0.0.1 the lb, each named address would have its own budget.
-    command = compose_web_command(faults.free_port())
+    command = compose_web_command(processes.free_port())
     command[command.index("--forwarded-allow-ips") + 1] = "127.0.0.1"
     assert guesses_from_forged_addresses(tmp_path, command) == [400, 400, 400, 400]
 
@@ -535,7 +534,8 @@ def test_no_template_or_fragment_carries_an_inline_style_or_script(client, quiz_
     for _ in range(2):  # open, then close: the distribution with its bars
         services.session_next(session_id=quiz_session.pk)
     quiz_session.refresh_from_db()
-    pages = [logged_in(host).get(f"/host/{quiz_session.code}").content.decode(), partials.host_stage(selectors.host_view(quiz_session)),
+    pages = [logged_in(host).get(f"/host/{quiz_session.code}").content.decode(),
+             partials.host_stage(selectors.host_view(quiz_session)),
              client.get("/").content.decode()]
     assert 'class="bar" data-percent="' in pages[0]
     for html in pages:
@@ -554,7 +554,8 @@ print(secure["Strict-Transport-Security"], secure.cookies["csrftoken"]["secure"]
 """
     base = {k: v for k, v in os.environ.items() if k not in ("HTTPS", "HSTS_SECONDS")}
     done = subprocess.run([sys.executable, "-c", "import django; django.setup()\n" + code], cwd=ROOT,
-                          env={**base, "HTTPS": "1", "ALLOWED_HOSTS": "testserver", "DJANGO_SETTINGS_MODULE": "elsa.settings"},
+                          env={**base, "HTTPS": "1", "ALLOWED_HOSTS": "testserver",
+                               "DJANGO_SETTINGS_MODULE": "elsa.settings"},
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     hsts, secure_cookie, plain_status, location, health = done.stdout.strip().split("|")

@@ -7,8 +7,7 @@ from django.db import connection
 from leaderboard import board
 from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
-
-from .helpers import answer_after, correct_choice, make_quiz, wrong_choice
+from tests.support.quizzes import answer_after, correct_choice, make_quiz, wrong_choice
 
 State = QuizSession.State
 pytestmark = pytest.mark.django_db
@@ -215,7 +214,7 @@ def test_two_concurrent_submissions_give_one_answer_and_one_score_change():
     def submit_and_score():
         try:
             barrier.wait()
-            answer = services.answer_submit(participant_id=player.pk, session_id=session.pk, choice_id=choice.pk)
+            services.answer_submit(participant_id=player.pk, session_id=session.pk, choice_id=choice.pk)
             outcomes.append("stored")
             barrier_score.wait()
             scored.append(services.score_all_pending())
@@ -246,7 +245,7 @@ def test_many_concurrent_scorings_of_one_answer_add_its_points_once():
     session = services.session_create(quiz=make_quiz(questions=1))
     player = services.participant_join(code=session.code, nickname="ann")
     services.session_next(session_id=session.pk)
-    answer = answer_after(session, player, correct_choice(session), 0)
+    answer_after(session, player, correct_choice(session), 0)
     barrier = threading.Barrier(6)
     claimed = []
 

@@ -5,12 +5,11 @@ import io
 import pytest
 from django.core.management import call_command
 
-from conftest import wait_for
 from leaderboard import board
 from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
-
-from .helpers import correct_choice, make_quiz
+from tests.support.quizzes import correct_choice, make_quiz
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
 

@@ -1,0 +1,113 @@
+"""Building quizzes for tests the way staff do in the admin, playing through services, and
+checking the outcome against the scoring rules from the ledger alone."""
+
+from datetime import timedelta
+
+from django.contrib.auth.models import Permission, User
+
+from leaderboard import board
+from quizzes import rules, selectors, services
+from quizzes.models import STANDING_ORDER, Answer, Choice, Participant, Question, Quiz
+
+from .waiting import wait_for
+
+
+def make_quiz(*, questions: int = 3, time_limit: int = 20, points: int = 1000, speed_points: bool = True) -> Quiz:
+    quiz = Quiz.objects.create(title=f"Test quiz {Quiz.objects.count() + 1}")
+    for order in range(questions):
+        question = Question.objects.create(
+            quiz=quiz, order=order, prompt=f"Question {order + 1}?", time_limit_seconds=time_limit,
+            points=points, speed_points=speed_points,
+        )
+        for n in range(4):
+            Choice.objects.create(question=question, order=n, text=f"Choice {order + 1}.{n + 1}",
+                                  is_correct=n == order % 4)
+    return quiz
+
+
+def correct_choice(session):
+    session.refresh_from_db()
+    return session.current_round.question.choices.get(is_correct=True)
+
+
+def wrong_choice(session):
+    session.refresh_from_db()
+    return session.current_round.question.choices.filter(is_correct=False).first()
+
+
+def answer_after(session, participant, choice, seconds: float):
+    """Submit as if the server received the answer `seconds` after the question opened."""
+    session.refresh_from_db()
+    return services.answer_submit(
+        participant_id=participant.pk,
+        session_id=session.pk,
+        choice_id=choice.pk,
+        received_at=session.current_round.opened_at + timedelta(seconds=seconds),
+    )
+
+
+def make_host(username: str = "teacher", password: str = "a-long-pass") -> User:
+    """A staff user allowed to host (quizzes.host_quiz), as an admin would set one up."""
+    user = User.objects.create_user(username, password=password, is_staff=True)
+    user.user_permissions.add(Permission.objects.get(codename="host_quiz", content_type__app_label="quizzes"))
+    return user
+
+
+def scored(session) -> int:
+    return Answer.objects.filter(round__session=session, scored_at__isnull=False).count()
+
+
+def db_standings(session) -> list[dict]:
+    """The JSON feed's format, computed from the database alone."""
+    rows = list(Participant.objects.filter(session=session).order_by(*STANDING_ORDER).values_list("nickname", "score"))
+    ranks = board.competition_ranks([score for _, score in rows])
+    return [{"PlayerID": nick, "Score": float(score), "Rank": rank} for (nick, score), rank in zip(rows, ranks)]
+
+
+def same_board(frame: list[dict], expected: list[dict]) -> bool:
+    # Equal points share a rank; within a rank Redis orders by centisecond of reach then
+    # nickname, the database by the exact instant, so compare each rank's members as a set.
+    key = lambda e: (e["Rank"], e["PlayerID"])  # noqa: E731
+    return sorted(frame, key=key) == sorted(expected, key=key)
+
+
+def expected_points(answer: Answer, streak: int) -> int:
+    question = answer.round.question
+    return rules.points_for(points=question.points, speed_points=question.speed_points,
+                               elapsed=answer.received_at - answer.round.opened_at,
+                               limit=timedelta(seconds=question.time_limit_seconds), streak=streak)
+
+
+def assert_scored_by_the_rule(session) -> None:
+    """Every stored answer is scored, once, by decision 7 (streaks included), and each
+    total is the sum of its player's points: recomputed from the ledger alone."""
+    answers = list(Answer.objects.filter(round__session=session).select_related("round__question", "choice"))
+    assert answers and all(a.scored_at is not None for a in answers), "an answer is left unscored"
+    by_player: dict[int, dict[int, Answer]] = {}
+    for answer in answers:
+        by_player.setdefault(answer.participant_id, {})[answer.round.index] = answer
+    totals = {}
+    for participant_id, mine in by_player.items():
+        for index, answer in mine.items():
+            streak = 0
+            while answer.choice.is_correct and index - streak in mine and mine[index - streak].choice.is_correct:
+                streak += 1
+            assert answer.is_correct == answer.choice.is_correct
+            assert answer.points == expected_points(answer, streak), (answer.pk, answer.points, streak)
+        totals[participant_id] = sum(a.points for a in mine.values())
+    scores = dict(Participant.objects.filter(session=session).values_list("pk", "score"))
+    assert scores == {pid: totals.get(pid, 0) for pid in scores}
+
+
+def correct_text(number: int) -> str:
+    """make_quiz: question n's correct choice is choice (n - 1) % 4 + 1."""
+    return f"Choice {number}.{(number - 1) % 4 + 1}"
+
+
+def assert_audit_clean(session, timeout: float = 10.0) -> None:
+    """selectors.audit == [] (Redis writes follow their commits by a moment)."""
+    try:
+        wait_for(lambda: selectors.audit(session) == [], timeout=timeout, what="Redis and the ledger to agree")
+    except AssertionError:
+        pass
+    assert selectors.audit(session) == []
