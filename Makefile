@@ -13,7 +13,7 @@ SECRET_KEY := $(shell $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(
 endif
 export SECRET_KEY
 
-.PHONY: demo test install install-dev bench clean
+.PHONY: demo test lint install install-dev bench clean
 
 $(BIN)/.app: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,10 +31,18 @@ install-dev: $(BIN)/.dev
 demo: $(BIN)/.app
 	$(BIN)/python -m elsa.demo
 
+# Style and import order, the house's import rules (.importlinter: layers, no cycles),
+# and a type check of the services and the transport.
+lint: $(BIN)/.dev
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy quizzes/services quizzes/rules.py quizzes/selectors.py quizzes/partials.py quizzes/live.py \
+		live leaderboard monitoring
+
 # The test process itself talks to the database from many short-lived threads and event
 # loops; it uses plain connections (DB_POOL_SIZE=0). The servers the tests start use the
 # pool, as in production.
-test: $(BIN)/.dev
+test: $(BIN)/.dev lint
 	./.ci/services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) DB_POOL_SIZE=0 \
 		$(BIN)/pytest --create-db $(PYTEST_ARGS)

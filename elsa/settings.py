@@ -7,6 +7,7 @@ environment (SECRET_KEY, DATABASE_URL, REDIS_URL, ALLOWED_HOSTS, DEBUG).
 import os
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import dj_database_url
@@ -245,7 +246,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # The live quiz's own knobs.
-ELSA = {
+ELSA: dict[str, Any] = {
     # Answers pending longer than this are re-enqueued by the sweep (decision 3).
     "SWEEP_PENDING_AFTER": env_float("SWEEP_PENDING_AFTER", 5.0),
     # Seconds the correct answer stays on screen before the next question opens.
@@ -307,7 +308,7 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 LOG_FORMAT = (os.environ.get("LOG_FORMAT") or "plain").strip().lower()
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured(f"LOG_FORMAT must be plain or json, got {LOG_FORMAT!r}")
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {

@@ -18,6 +18,7 @@ points only grow.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from live.events import publish
 from live.redis import async_client, sync_client
@@ -91,7 +92,7 @@ def competition_ranks(scores: list[int]) -> list[int]:
     return ranks
 
 
-def _rank_entries(entries: list[tuple[bytes, float]]) -> list[Standing]:
+def _rank_entries(entries: Any) -> list[Standing]:
     """Rank a prefix of the board, already in standing order (see the module docstring)."""
     parsed = []
     for raw, stored in entries:

@@ -2,7 +2,7 @@
 (ws://HOST/livescore/<code>, the original demo's format): one consumer, two formats."""
 
 from live import limits
-from live.consumers import LiveConsumer
+from live.consumers import ListeningConsumer
 from live.hub import hub
 from live.threads import db
 
@@ -13,7 +13,7 @@ CLOSE_UNKNOWN = 4404
 CLOSE_THROTTLED = 4429
 
 
-class BoardConsumer(limits.ListenOnly, LiveConsumer):
+class BoardConsumer(ListeningConsumer):
     kinds = ("screen", FEED)
 
     def __init__(self, *, find_board: FindBoard, json_feed: bool = False):

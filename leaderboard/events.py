@@ -1,10 +1,12 @@
 """The leaderboard's live event."""
 
-from live.events import Event, event
+from dataclasses import dataclass
+
+from live.events import Event
 
 
-@event("board")
-class BoardChanged(Event):
+@dataclass(frozen=True)
+class BoardChanged(Event, name="board"):
     """Totals written to a session's board: [[participant id, points], ...], and the board
     version that includes them."""
 

@@ -82,3 +82,11 @@ class LiveConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         self.leave()
+
+
+class ListeningConsumer(LiveConsumer):
+    """A socket that only listens (big screen, JSON feed, host screen): its pages never
+    send, so any message is a misbehaving client, and the socket is closed."""
+
+    async def receive(self, text_data=None, bytes_data=None) -> None:
+        await self.close(code=limits.CLOSE_POLICY)

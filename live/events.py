@@ -1,6 +1,6 @@
 """Live events: typed, published on a room's Redis channel after the database commit.
 
-A part of the project declares its events as dataclasses (`@event("name")`), publishes
+A part of the project declares its events (subclasses of `Event`), publishes
 them with `publish_on_commit(room_id, event)` from inside a service's transaction, and
 installs what each event means on screen into the hub (`hub.on`). Every web process that
 has sockets in the room receives each event once and turns it into frames for its own
@@ -10,7 +10,7 @@ sockets. Sent after commit, so a viewer never sees a state the database does not
 import json
 import logging
 from dataclasses import asdict, dataclass
-from typing import Callable, ClassVar, TypeVar
+from typing import Callable, ClassVar
 
 import redis
 from django.db import transaction
@@ -24,25 +24,25 @@ log = logging.getLogger(__name__)
 CHANNEL_PATTERN = "elsa:session:*"
 
 
+_kinds: dict[str, type["Event"]] = {}
+
+
 @dataclass(frozen=True)
 class Event:
+    """An event type is a frozen dataclass of JSON values, known by its `name` on the wire:
+
+        @dataclass(frozen=True)
+        class BoardChanged(Event, name="board"):
+            items: list
+            version: int
+    """
+
     name: ClassVar[str]
 
-
-E = TypeVar("E", bound=type[Event])
-_kinds: dict[str, type[Event]] = {}
-
-
-def event(name: str) -> Callable[[E], E]:
-    """Declare an event type: a frozen dataclass of JSON values, known by `name` on the wire."""
-
-    def declare(cls: E) -> E:
-        cls = dataclass(frozen=True)(cls)
+    def __init_subclass__(cls, *, name: str, **kwargs):
+        super().__init_subclass__(**kwargs)
         cls.name = name
         _kinds[name] = cls
-        return cls
-
-    return declare
 
 
 def channel_for(room_id: int) -> str:

@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 from collections import defaultdict
-from typing import Awaitable, Callable, Protocol
+from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
 import redis
 from django.conf import settings
@@ -80,11 +80,12 @@ class Room:
     def discard(self, client: LiveClient) -> None:
         self.clients.discard(client)
         self.by_kind[client.kind].discard(client)
-        mine = self.people.get(client.person_id)
-        if mine is not None:
+        person = client.person_id
+        mine = self.people.get(person) if person is not None else None
+        if person is not None and mine is not None:
             mine.discard(client)
             if not mine:
-                del self.people[client.person_id]
+                del self.people[person]
 
 
 def send_all(clients, slot: str, frame: str) -> None:
@@ -95,7 +96,8 @@ def send_all(clients, slot: str, frame: str) -> None:
         client.outlet.offer(slot, frame)
 
 
-Handler = Callable[[Room, Event], None]
+E = TypeVar("E", bound=Event)
+Handler = Callable[[Room, Any], None]
 Renderer = Callable[[Room], Awaitable[None]]
 Job = Callable[[list[int]], Awaitable[None]]  # gets the ids of this process's rooms
 
@@ -108,7 +110,7 @@ class Hub:
         self.jobs: list[tuple[float, Job]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def on(self, kind: type[Event], handler: Handler) -> None:
+    def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
 
     def redraw(self, part: str, renderer: Renderer) -> None:
@@ -186,6 +188,8 @@ class Hub:
         if room is None:
             return
         item = decode(data)
+        if item is None:
+            return
         for handler in self.handlers.get(type(item), ()):
             handler(room, item)
 

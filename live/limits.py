@@ -11,6 +11,7 @@ process: with N replicas a client can hold at most N times a cap.
 import ipaddress
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.conf import settings
 
@@ -100,29 +101,25 @@ class Sockets:
         return True
 
     def release(self, socket) -> None:
-        for owners, key in ((self.addresses, getattr(socket, "limits_address", None)),
-                            (self.people, getattr(socket, "limits_person", None))):
-            owner = owners.get(key)
-            if owner is not None and socket in owner.sockets:
-                owner.sockets.remove(socket)
-                if not owner.sockets:
-                    del owners[key]
+        _release(self.addresses, getattr(socket, "limits_address", None), socket)
+        _release(self.people, getattr(socket, "limits_person", None), socket)
 
     def allow_message(self, socket) -> bool:
         """Pay for one message from the person's budget and the address's."""
-        person = self.people.get(getattr(socket, "limits_person", None))
-        address = self.addresses.get(getattr(socket, "limits_address", None))
+        person = self.people.get(getattr(socket, "limits_person", -1))
+        address = self.addresses.get(getattr(socket, "limits_address", ""))
         if person is None or address is None:
             return False  # a replaced socket: its person's budget is elsewhere now
         return person.bucket.take() and address.bucket.take()
 
 
+def _release(owners: dict[Any, Owner], key: Any, socket) -> None:
+    owner = owners.get(key)
+    if owner is not None and socket in owner.sockets:
+        owner.sockets.remove(socket)
+        if not owner.sockets:
+            del owners[key]
+
+
 sockets = Sockets()
 
-
-class ListenOnly:
-    """A socket that only listens (big screen, JSON feed, host screen): its pages never
-    send, so any message is a misbehaving client, and the socket is closed."""
-
-    async def receive(self, text_data=None, bytes_data=None) -> None:
-        await self.close(code=CLOSE_POLICY)

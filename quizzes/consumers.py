@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from leaderboard import live as leaderboard_live
 from live import limits
-from live.consumers import LiveConsumer
+from live.consumers import ListeningConsumer, LiveConsumer
 from live.hub import hub
 from live.threads import db
 from monitoring.logs import event as log_event
@@ -125,7 +125,7 @@ def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | Non
     return message
 
 
-class HostConsumer(limits.ListenOnly, LiveConsumer):
+class HostConsumer(ListeningConsumer):
     """The host screen: receives the stage, the room's arrivals and answer counts. It only
     listens: the controls are HTTP (views.host_next), so watching is enough to connect."""
 

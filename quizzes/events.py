@@ -1,6 +1,8 @@
 """The quiz's live events, and the one that renders a change of state for everyone."""
 
-from live.events import Event, event
+from dataclasses import dataclass
+
+from live.events import Event
 
 from . import partials, selectors
 from .models import QuizSession
@@ -8,18 +10,18 @@ from .models import QuizSession
 State = QuizSession.State
 
 
-@event("joined")
-class Joined(Event):
+@dataclass(frozen=True)
+class Joined(Event, name="joined"):
     """Someone joined: the host's roster changes."""
 
 
-@event("answered")
-class Answered(Event):
+@dataclass(frozen=True)
+class Answered(Event, name="answered"):
     """An answer was stored: the host's answered count changes."""
 
 
-@event("stage")
-class StageChanged(Event):
+@dataclass(frozen=True)
+class StageChanged(Event, name="stage"):
     """A session changed state. The player's and host's stages are rendered once, by the
     process that made the change; `results` ({participant id: Result as a list}) comes
     with a closed question and the end, and each process renders personal results only

@@ -1,7 +1,7 @@
 """Reads: what a page or a (re)connecting socket shows, straight from the database. Data
 only; quizzes/partials.py renders it."""
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.db.models import Count, Sum
@@ -93,14 +93,14 @@ def roster(session: QuizSession) -> dict:
 
 def answered(session: QuizSession) -> dict:
     return {
-        "answered": Answer.objects.filter(round_id=session.current_round_id).count(),
+        "answered": Answer.objects.filter(round=session.current_round).count(),
         "players": session.participants.count(),
     }
 
 
 def host_view(session: QuizSession) -> dict:
     """What the host's stage shows in the session's state."""
-    view = {"session": session, "current": round_view(session)}
+    view: dict[str, Any] = {"session": session, "current": round_view(session)}
     if session.state == State.LOBBY:
         view["join_url"] = settings.ELSA["PUBLIC_URL"].rstrip("/") + "/"
         view["roster"] = roster(session)

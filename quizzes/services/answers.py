@@ -94,10 +94,10 @@ def _refusal(participant_id, session_id, choice_id, round_id, received_at) -> An
 
 def _id_or_none(raw: object) -> int | None:
     """A database id from a message, or None for anything that cannot be one."""
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, (int, str)):
         return None
     try:
         value = int(raw)
-    except (TypeError, ValueError, OverflowError):
+    except ValueError:
         return None
     return value if 0 < value < 2**63 else None

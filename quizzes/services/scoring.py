@@ -3,6 +3,7 @@
 import logging
 import time
 from datetime import timedelta
+from typing import Any
 
 import redis
 from django.db import transaction
@@ -127,6 +128,6 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
 
         transaction.on_commit(after_commit)
     codes = sorted({s.code for s in sessions.values()})
-    where = {"session": codes[0]} if len(codes) == 1 else {"sessions": ",".join(codes)}
+    where: dict[str, Any] = {"session": codes[0]} if len(codes) == 1 else {"sessions": ",".join(codes)}
     log_event(log, "scoring_batch", **where, answers=len(pending), seconds=round(time.monotonic() - started, 4))
     return {a.pk for a in pending}

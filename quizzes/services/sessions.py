@@ -105,6 +105,7 @@ def session_advance(*, session_id: int, round_id: int) -> bool:
 
 
 def _advance(session: QuizSession) -> None:
+    assert session.current_round is not None  # a closed question is a round
     next_index = session.current_round.index + 1
     if next_index < session.quiz.questions.count():
         _open_round(session, index=next_index)
@@ -144,6 +145,7 @@ def _close_round(session: QuizSession) -> None:
     # FOR UPDATE on the round waits for every answer being stored for it (each insert
     # holds a key-share lock on its round until it commits), and an insert still waiting
     # for this lock finds the round closed: no answer commits after the close, unscored.
+    assert session.current_round_id is not None  # an open question is a round
     round_ = Round.objects.select_for_update().get(pk=session.current_round_id)
     now = timezone.now()
     round_.closed_at = now
@@ -183,7 +185,7 @@ def _finish(session: QuizSession) -> None:
     session.save(update_fields=["state", "finished_at", "advance_at"])
 
     def after_commit():
-        log_event(log, "session_finished", session=session.code, rounds=session.current_round.index + 1)
+        log_event(log, "session_finished", session=session.code, rounds=session.rounds.count())
 
     transaction.on_commit(after_commit)
     publish_on_commit(session.pk, lambda: events.stage_changed(session.pk))

@@ -30,5 +30,5 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
         enqueue("quizzes.tasks.score_pending")
     moved = sessions_move_on(now=now, grace=timedelta(seconds=1))
     if pending or moved["closed"] or moved["advanced"]:
-        log_event(log, "sweep", pending=pending, **moved)
+        log_event(log, "sweep", pending=pending, closed=moved["closed"], advanced=moved["advanced"])
     return {"pending": pending, **moved}
