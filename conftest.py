@@ -26,6 +26,15 @@ def quick_reveal(settings):
     settings.ELSA = {**settings.ELSA, "REVEAL_SECONDS": 1.0, "SWEEP_PENDING_AFTER": 2.0}
 
 
+@pytest.fixture
+def quiz_session(db):
+    """A session of a one-question quiz, in its lobby."""
+    from quizzes import services
+    from tests.support.quizzes import make_quiz
+
+    return services.session_create(quiz=make_quiz(questions=1))
+
+
 def _test_env(**extra: str) -> dict:
     return {**os.environ, "DATABASE_URL": suite_database_url(), "PYTHONUNBUFFERED": "1", **extra}
 

@@ -59,3 +59,9 @@ def player_client(session, participant) -> Client:
     store.save()
     client.cookies[settings.SESSION_COOKIE_NAME] = store.session_key
     return client
+
+
+def logged_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client

@@ -293,6 +293,13 @@ class Rig:
         self.items.append(server)
         return server.start()
 
+    def private_redis(self, here, **extra: str) -> tuple[RedisServer, dict]:
+        """A private Redis (board, events and broker) for this test process (`here`) and the
+        servers it starts, and the environment those servers run with."""
+        redis = self.redis()
+        here(redis)
+        return redis, self.env(redis, **extra)
+
     def supervisor(self) -> Supervisor:
         """Restarts what it runs when it exits, as `make demo` and compose do."""
         supervisor = Supervisor(say=lambda message: print(f"supervisor: {message}"))
