@@ -23,7 +23,7 @@ def clean_redis(settings):
 
 @pytest.fixture(autouse=True)
 def quick_reveal(settings):
-    settings.ELSA = {**settings.ELSA, "REVEAL_SECONDS": 1.0, "SWEEP_PENDING_AFTER": 2.0}
+    settings.ELSA = {**settings.ELSA, "REVEAL_SECONDS": 1.0, "STANDINGS_SECONDS": 1.0, "SWEEP_PENDING_AFTER": 2.0}
 
 
 @pytest.fixture
@@ -45,8 +45,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     # Tasks queued by earlier tests name rows that are gone: start from an empty broker
     # (the worker declares its queues again as it starts).
     redis.Redis.from_url(os.environ.get("CELERY_BROKER_URL", "redis://127.0.0.1:6379/6")).flushdb()
-    worker = processes.celery_worker("worker", env=_test_env(REVEAL_SECONDS="1", SWEEP_PENDING_AFTER="2"),
-                                     log_path=ROOT / ".pytest-worker.log", beat_schedule=ROOT / ".pytest-celerybeat")
+    env = _test_env(REVEAL_SECONDS="1", STANDINGS_SECONDS="1", SWEEP_PENDING_AFTER="2")
+    worker = processes.celery_worker("worker", env=env, log_path=ROOT / ".pytest-worker.log",
+                                     beat_schedule=ROOT / ".pytest-celerybeat")
     worker.start()
     try:
         yield worker

@@ -254,6 +254,10 @@ ELSA: dict[str, Any] = {
     # A question's timer closes it this long after its deadline, so an answer received
     # just in time is still stored (the host's button closes at once).
     "CLOSE_GRACE_SECONDS": env_float("CLOSE_GRACE_SECONDS", 0.5),
+    # With auto-advance: seconds the leaderboard stays up between two questions.
+    "STANDINGS_SECONDS": env_float("STANDINGS_SECONDS", 5.0),
+    # How often each web process tells the others who is connected (live/presence.py).
+    "PRESENCE_SECONDS": env_float("PRESENCE_SECONDS", 1.0),
     # How often each web process checks the deadlines of the sessions it serves.
     "DEADLINE_POLL_SECONDS": env_float("DEADLINE_POLL_SECONDS", 0.25),
     # A socket that takes no frame for this long (its client stopped reading) is closed.

@@ -170,3 +170,11 @@ def rebuild(*, session_id: int, epoch: datetime, entries: list[tuple[int, str, i
     sync_client().set(built_key(session_id), 1)
     publish(session_id, BoardChanged(items=[], version=version))
 
+
+def remove(*, session_id: int, participant_id: int, nickname: str) -> None:
+    """Take a player off the board (removed by the host); screens redraw it."""
+    pipe = sync_client().pipeline(transaction=True)
+    pipe.zrem(board_key(session_id), member(participant_id, nickname))
+    pipe.incr(version_key(session_id))
+    version = int(pipe.execute()[-1])
+    publish(session_id, BoardChanged(items=[], version=version))

@@ -30,7 +30,7 @@ from django.conf import settings
 from monitoring.logs import event as log_event
 from monitoring.metrics import REGISTRY
 
-from . import metrics
+from . import metrics, presence
 from .events import CHANNEL_PATTERN, Event, decode
 from .outlet import Outlet
 from .redis import async_client
@@ -128,7 +128,8 @@ class Hub:
             self.rooms = {}
             loop.create_task(self._listen())
             loop.create_task(self._tick_forever())
-            for seconds, job in self.jobs:
+            presence_job = (settings.ELSA["PRESENCE_SECONDS"], lambda room_ids: presence.vouch(self.rooms))
+            for seconds, job in [presence_job, *self.jobs]:
                 loop.create_task(self._run_every(seconds, job))
 
     def attach(self, room_id: int, client: LiveClient) -> None:

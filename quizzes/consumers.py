@@ -69,13 +69,14 @@ class PlayerConsumer(LiveConsumer):
             metrics.answer_received("duplicate")
             await self.send(text_data=partials.flash("Your answer is already locked in.") + self.answered[1])
             return
+        given = {name: message[key] for key, name in ANSWER_PARTS.items() if key in message}
         try:
             answer = await db(services.answer_submit)(
                 participant_id=self.person_id,
                 session_id=self.room_id,
-                choice_id=message.get("choice"),
                 round_id=message.get("round"),
                 received_at=received_at,
+                **given,
             )
         except services.AnswerRefused as refused:
             metrics.answer_received(refused.code)
@@ -110,8 +111,13 @@ def locked_in_frame(*, participant_id: int, session_id: int) -> str:
     return partials.locked_in(answer) if answer else ""
 
 
+# What an answer message may carry, and the service's name for it: a tapped choice, typed
+# text, or the words of a sentence in the order the player put them.
+ANSWER_PARTS = {"choice": "choice_id", "text": "text", "words": "words"}
+
+
 def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | None:
-    """An answer message is a small JSON object; anything else is refused."""
+    """An answer message is a small JSON object with one answer; anything else is refused."""
     if text_data is None or bytes_data is not None:
         return None
     if len(text_data) > settings.ELSA["WS_MAX_MESSAGE_BYTES"]:
@@ -120,7 +126,7 @@ def parse_message(text_data: str | None, bytes_data: bytes | None) -> dict | Non
         message = json.loads(text_data)
     except (ValueError, RecursionError):  # RecursionError: arrays nested a thousand deep
         return None
-    if not isinstance(message, dict) or "choice" not in message:
+    if not isinstance(message, dict) or not any(part in message for part in ANSWER_PARTS):
         return None
     return message
 

@@ -21,6 +21,13 @@ class Answered(Event, name="answered"):
 
 
 @dataclass(frozen=True)
+class Kicked(Event, name="kicked"):
+    """The host removed a player: their sockets close, the host's roster changes."""
+
+    participant_id: int
+
+
+@dataclass(frozen=True)
 class StageChanged(Event, name="stage"):
     """A session changed state. The player's and host's stages are rendered once, by the
     process that made the change; `results` ({participant id: Result as a list}) comes

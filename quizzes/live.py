@@ -5,6 +5,8 @@ web processes' part in moving quizzes on.
   their own result, score and rank (rendered here, for this process's players only).
 - Answered, Joined: the host's panels redraw on the room's next tick (one query set per
   tick, however many answers arrived).
+- Kicked: the removed player's sockets close for good (4xxx: no reconnecting), and the
+  host's panels redraw.
 - BoardChanged (the leaderboard's): each listed player's own score, at once.
 - Every DEADLINE_POLL_SECONDS, this process closes or advances the sessions it serves
   whose deadlines have passed (decision 10), so a quiz never waits for a Celery worker.
@@ -17,11 +19,12 @@ from live.hub import Hub, Room, send_all
 from live.threads import db
 
 from . import partials, selectors, services
-from .events import Answered, Joined, StageChanged
+from .events import Answered, Joined, Kicked, StageChanged
 from .selectors import Result
 
 HOST, PLAYER = "host", "player"  # kinds of socket
 STAGE, SCORE, HOST_PANELS = "stage", "score", "host-panels"  # parts of a page
+CLOSE_KICKED = 4401  # 4xxx: htmx does not reconnect
 
 
 def on_stage(room: Room, event: StageChanged) -> None:
@@ -38,9 +41,15 @@ def on_stage(room: Room, event: StageChanged) -> None:
         send_all(clients, STAGE, frame)
 
 
-def on_host_news(room: Room, event: Answered | Joined) -> None:
+def on_host_news(room: Room, event: Answered | Joined | Kicked) -> None:
     if room.by_kind[HOST]:
         room.mark(HOST_PANELS)
+
+
+def on_kicked(room: Room, event: Kicked) -> None:
+    for client in list(room.people.get(event.participant_id, ())):
+        client.outlet.close_later(CLOSE_KICKED)
+    on_host_news(room, event)
 
 
 def on_board_changed(room: Room, event: BoardChanged) -> None:
@@ -64,6 +73,7 @@ def install(hub: Hub) -> None:
     hub.on(StageChanged, on_stage)
     hub.on(Answered, on_host_news)
     hub.on(Joined, on_host_news)
+    hub.on(Kicked, on_kicked)
     hub.on(BoardChanged, on_board_changed)
     hub.redraw(HOST_PANELS, redraw_host_panels)
     hub.every(settings.ELSA["DEADLINE_POLL_SECONDS"], move_sessions_on)

@@ -23,8 +23,17 @@ def is_join_code(code: object) -> bool:
 
 
 class Quiz(models.Model):
+    class Accent(models.TextChoices):
+        US = "en-US", "American English"
+        GB = "en-GB", "British English"
+        AU = "en-AU", "Australian English"
+
     title = models.CharField(max_length=120)
     description = models.TextField(blank=True, max_length=1000)
+    accent = models.CharField(
+        max_length=5, choices=Accent.choices, default=Accent.US,
+        help_text="The voice phones use to read listening questions aloud, where they have one.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -37,9 +46,39 @@ class Quiz(models.Model):
 
 
 class Question(models.Model):
+    class Kind(models.TextChoices):
+        CHOICE = "choice", "Multiple choice"
+        TRUE_FALSE = "true_false", "True or false"
+        TYPED = "typed", "Type the word"
+        LISTEN = "listen", "Listen and choose"
+        PICTURE = "picture", "Picture and choose"
+        ORDER = "order", "Put the words in order"
+
     quiz = models.ForeignKey(Quiz, on_delete=models.CASCADE, related_name="questions")
     order = models.PositiveSmallIntegerField(default=0)
-    prompt = models.CharField(max_length=300)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.CHOICE)
+    prompt = models.CharField(
+        max_length=300,
+        help_text="Listening: the words phones speak aloud. Word order: the instruction shown above the words.",
+    )
+    image = models.ImageField(upload_to="questions/", blank=True, help_text="A picture shown with the prompt.")
+    accepted_answers = models.TextField(
+        blank=True, max_length=2000,
+        help_text="Type the word: each accepted answer on its own line (colour / color). "
+                  "Word order: each right sentence on its own line; the first one's words are the tiles.",
+    )
+    typo_tolerance = models.PositiveSmallIntegerField(
+        default=1, validators=[MaxValueValidator(3)],
+        help_text="Type the word: spelling mistakes allowed in answers of 5 letters or more "
+                  "(a missing, extra, wrong or swapped letter is one). 0: exact spelling only.",
+    )
+    typo_penalty_percent = models.PositiveSmallIntegerField(
+        default=25, validators=[MaxValueValidator(100)],
+        help_text="Type the word: the share of the points an answer with a spelling mistake loses.",
+    )
+    ignore_accents = models.BooleanField(
+        default=True, help_text="Type the word: café and cafe count as the same.",
+    )
     time_limit_seconds = models.PositiveSmallIntegerField(
         default=20, validators=[MinValueValidator(5), MaxValueValidator(240)]
     )
@@ -61,6 +100,7 @@ class Choice(models.Model):
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="choices")
     order = models.PositiveSmallIntegerField(default=0)
     text = models.CharField(max_length=120)
+    image = models.ImageField(upload_to="choices/", blank=True)
     is_correct = models.BooleanField(default=False)
 
     class Meta:
@@ -74,7 +114,8 @@ class QuizSession(models.Model):
     class State(models.TextChoices):
         LOBBY = "lobby", "Lobby"
         QUESTION_OPEN = "open", "Question open"
-        QUESTION_CLOSED = "closed", "Question closed"
+        QUESTION_CLOSED = "closed", "Answer shown"
+        STANDINGS = "standings", "Leaderboard"
         FINISHED = "finished", "Finished"
 
     quiz = models.ForeignKey(Quiz, on_delete=models.PROTECT, related_name="sessions")
@@ -86,8 +127,15 @@ class QuizSession(models.Model):
     current_round = models.ForeignKey(
         "Round", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # When the reveal of a closed question ends and the next one opens by itself.
+    # With auto_advance: when the reveal, or the leaderboard after it, moves on by itself.
     advance_at = models.DateTimeField(null=True, blank=True)
+    # The host's choices. Live: every board follows each scored answer (big events,
+    # simulations). Otherwise nothing on any screen changes because of an open question
+    # until it closes (a classroom: nobody copies a neighbour who was seen to be right).
+    scores_live = models.BooleanField(default=False)
+    auto_advance = models.BooleanField(default=False)
+    locked = models.BooleanField(default=False)
+    shuffle_choices = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # Set by `manage.py simulate --seed`: simulated players decide the same way each run.
@@ -108,8 +156,15 @@ class Round(models.Model):
     question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="+")
     index = models.PositiveSmallIntegerField()
     opened_at = models.DateTimeField()
+    # Listening: the server's estimate of how long phones take to speak the prompt. Speed
+    # points count from opened_at plus this, and the deadline moves on by as much.
+    speech_seconds = models.FloatField(default=0.0)
     closes_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
+    # As this session shows the question: choice ids in their (maybe shuffled) order, and
+    # for word order the words in the order the tiles are dealt.
+    choice_order = models.JSONField(default=list, blank=True)
+    words = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["session", "index"]
@@ -135,6 +190,8 @@ class Participant(models.Model):
     is_bot = models.BooleanField(default=False)
     bot_accuracy = models.FloatField(default=0.0)
     bot_speed = models.FloatField(default=0.0)
+    # Removed by the host: off the boards, refused at every door; the nickname stays taken.
+    kicked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["session", *STANDING_ORDER]
@@ -158,10 +215,14 @@ class Participant(models.Model):
 class Answer(models.Model):
     participant = models.ForeignKey(Participant, on_delete=models.CASCADE, related_name="answers")
     round = models.ForeignKey(Round, on_delete=models.CASCADE, related_name="answers")
-    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="+")
+    # A choice (multiple choice, true or false, listening, picture), or the text a player
+    # typed or the words in the order they put them.
+    choice = models.ForeignKey(Choice, on_delete=models.PROTECT, related_name="+", null=True, blank=True)
+    text = models.CharField(max_length=200, blank=True)
     received_at = models.DateTimeField()
     scored_at = models.DateTimeField(null=True, blank=True)
     is_correct = models.BooleanField(null=True)
+    typo = models.BooleanField(default=False)  # right, with a spelling mistake (fewer points)
     points = models.IntegerField(null=True)
     streak = models.PositiveSmallIntegerField(null=True)
 

@@ -1,12 +1,93 @@
-"""The scoring rules (decision 7), pure: no database, no clock."""
+"""The quiz's rules, pure: no database, no clock. What makes an answer right (for each kind
+of question) and how many points it earns (decision 7)."""
 
+import unicodedata
 from datetime import timedelta
+
+from rapidfuzz.distance import DamerauLevenshtein
+
+# Typo tolerance applies to answers this long or longer (in letters): a slip in a short
+# word makes another word ("bad" for "bed").
+TYPO_MIN_LETTERS = 5
+# Phones read listening prompts a little slower than speech (rate 0.9): about 2.2 words a
+# second, after a moment to start.
+SPEECH_WORDS_PER_SECOND = 2.2
+SPEECH_START_SECONDS = 0.6
+SPEECH_MAX_SECONDS = 30.0
+
+
+def lines(text: str) -> list[str]:
+    """The non-empty lines of an admin field (accepted answers, right sentences)."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def normalise(text: str, *, ignore_accents: bool) -> str:
+    """Case, width and spacing folded; accents dropped when the question allows it."""
+    text = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    if ignore_accents:
+        text = "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    return text
+
+
+def match_typed(text: str, accepted: list[str], *, tolerance: int, ignore_accents: bool) -> tuple[bool, bool]:
+    """(right, with a typo) for a typed answer against the accepted spellings.
+
+    Exact after folding case, spaces and (if allowed) accents; or, for answers of
+    TYPO_MIN_LETTERS letters or more, within `tolerance` Damerau-Levenshtein edits (a
+    missing, extra, wrong or swapped letter is one edit) of an accepted answer."""
+    given = normalise(text, ignore_accents=ignore_accents)
+    if not given:
+        return False, False
+    wanted = [normalise(answer, ignore_accents=ignore_accents) for answer in accepted]
+    if given in wanted:
+        return True, False
+    if tolerance and sum(ch.isalpha() for ch in given) >= TYPO_MIN_LETTERS:
+        if any(DamerauLevenshtein.distance(given, answer, score_cutoff=tolerance) <= tolerance for answer in wanted):
+            return True, True
+    return False, False
+
+
+def sentence_words(sentence: str) -> list[str]:
+    return sentence.split()
+
+
+def match_order(words: list[str], sentences: list[str]) -> bool:
+    """Right when the words, in the order given, make one of the right sentences (case aside)."""
+    given = [word.casefold() for word in words]
+    return any(given == [word.casefold() for word in sentence_words(s)] for s in sentences)
+
+
+# The question's fields `judge` reads.
+JUDGED_BY = ("kind", "accepted_answers", "typo_tolerance", "ignore_accents")
+
+
+def judge(question, *, choice, text: str) -> tuple[bool, bool]:
+    """(right, with a typo) of an answer to `question`: its choice, or the text typed or
+    the words in the order given, judged by the question's kind."""
+    if question.kind == "typed":
+        return match_typed(text, lines(question.accepted_answers), tolerance=question.typo_tolerance,
+                           ignore_accents=question.ignore_accents)
+    if question.kind == "order":
+        return match_order(sentence_words(text), lines(question.accepted_answers)), False
+    return bool(choice is not None and choice.is_correct), False
+
+
+def speech_seconds(prompt: str) -> float:
+    """How long a phone takes to speak a listening prompt: the server's own estimate."""
+    words = len(prompt.split())
+    return min(SPEECH_MAX_SECONDS, SPEECH_START_SECONDS + words / SPEECH_WORDS_PER_SECOND)
+
+
+def streak_bonus(streak: int) -> int:
+    """A streak of consecutive right answers adds 100 per answer after the first, up to 500."""
+    return min(100 * (streak - 1), 500) if streak >= 1 else 0
 
 
 def points_for(
-    *, points: int, speed_points: bool, elapsed: timedelta, limit: timedelta, streak: int
+    *, points: int, speed_points: bool, elapsed: timedelta, limit: timedelta, streak: int, penalty_percent: int = 0
 ) -> int:
-    """Kahoot's rule: P for an instant answer down to P/2 at the deadline, plus a streak bonus.
+    """Kahoot's rule: P for an instant answer down to P/2 at the deadline, less a typo's
+    penalty, plus the streak bonus.
 
     Integer arithmetic in microseconds with halves rounded up, so the same answer always
     earns the same points on every machine.
@@ -20,7 +101,9 @@ def points_for(
         base = (2 * numerator + denominator) // (2 * denominator)
     else:
         base = points
-    return base + min(100 * (streak - 1), 500)
+    if penalty_percent:
+        base = (2 * base * (100 - penalty_percent) + 100) // 200
+    return base + streak_bonus(streak)
 
 
 def streak(earlier: dict[int, bool], index: int) -> int:

@@ -8,6 +8,7 @@ from django.db.models import Count, Sum
 
 from leaderboard import board
 
+from . import rules
 from .models import STANDING_ORDER, Answer, Participant, QuizSession, is_join_code
 
 State = QuizSession.State
@@ -20,6 +21,8 @@ class Result(NamedTuple):
     points: int
     score: int
     rank: int
+    streak: int = 0
+    typo: bool = False
 
 
 def session_by_code(code: str) -> QuizSession | None:
@@ -37,7 +40,7 @@ def participant_in(*, participant_id: int, code: str) -> Participant | None:
         return None
     return (
         Participant.objects.select_related("session__quiz", "session__current_round__question")
-        .filter(pk=participant_id, session__code=code.upper())
+        .filter(pk=participant_id, session__code=code.upper(), kicked_at__isnull=True)
         .first()
     )
 
@@ -49,16 +52,24 @@ def round_view(session: QuizSession) -> dict:
         return {}
     question = round_.question
     choices = list(question.choices.all())
+    if round_.choice_order:  # as this session deals them (maybe shuffled)
+        position = {pk: n for n, pk in enumerate(round_.choice_order)}
+        choices.sort(key=lambda choice: position.get(choice.pk, len(position)))
     view = {
         "round": round_,
         "question": question,
+        "kind": question.kind,
         "choices": choices,
+        "words": round_.words,
+        "accent": session.quiz.accent,
         "number": round_.index + 1,
         "total": session.quiz.questions.count(),
         "closes_at_ms": int(round_.closes_at.timestamp() * 1000),
+        "speech_ms": int(round_.speech_seconds * 1000),
     }
     if session.state != State.QUESTION_OPEN:
         view["correct"] = next((c for c in choices if c.is_correct), None)
+        view["right_text"] = next(iter(rules.lines(question.accepted_answers)), "")
     return view
 
 
@@ -81,20 +92,22 @@ def player_view(participant: Participant) -> dict:
     result = None
     if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
         result = Result(answer.is_correct if answer else None, (answer.points or 0) if answer else 0,
-                        participant.score, rank)
+                        participant.score, rank, (answer.streak or 0) if answer else 0, bool(answer and answer.typo))
     return {"session": session, "current": round_view(session), "answer": answer, "result": result,
             "nickname": participant.nickname, "score": participant.score, "rank": rank}
 
 
 def roster(session: QuizSession) -> dict:
-    players = session.participants.order_by("-joined_at")
-    return {"count": players.count(), "players": list(players.values_list("nickname", flat=True)[:100])}
+    """Who is in (newest first, with ids for the host's remove button), and how many."""
+    players = session.participants.filter(kicked_at__isnull=True).order_by("-joined_at")
+    return {"count": players.count(), "players": list(players.values_list("pk", "nickname")[:100]),
+            "session": session}
 
 
 def answered(session: QuizSession) -> dict:
     return {
-        "answered": Answer.objects.filter(round=session.current_round).count(),
-        "players": session.participants.count(),
+        "answered": Answer.objects.filter(round=session.current_round, participant__kicked_at__isnull=True).count(),
+        "players": session.participants.filter(kicked_at__isnull=True).count(),
     }
 
 
@@ -115,7 +128,7 @@ def host_view(session: QuizSession) -> dict:
             (c, counts.get(c.pk, 0), round(100 * counts.get(c.pk, 0) / total)) for c in view["current"]["choices"]
         ]
     elif session.state == State.FINISHED:
-        view["podium"] = list(session.participants.order_by(*STANDING_ORDER)[:3])
+        view["podium"] = list(session.participants.filter(kicked_at__isnull=True).order_by(*STANDING_ORDER)[:3])
     return view
 
 
@@ -135,17 +148,18 @@ def results(session: QuizSession) -> dict[str, Result]:
     answers = {}
     if session.current_round_id:
         answers = {
-            pid: (correct, points or 0)
-            for pid, correct, points in Answer.objects.filter(round_id=session.current_round_id).values_list(
-                "participant_id", "is_correct", "points"
-            )
+            pid: (correct, points or 0, streak or 0, typo)
+            for pid, correct, points, streak, typo in Answer.objects.filter(round_id=session.current_round_id)
+            .values_list("participant_id", "is_correct", "points", "streak", "typo")
         }
-    ordered = list(Participant.objects.filter(session=session).order_by(*STANDING_ORDER).values_list("pk", "score"))
+    ordered = list(Participant.objects.filter(session=session, kicked_at__isnull=True).order_by(*STANDING_ORDER)
+                   .values_list("pk", "score"))
     ranks = board.competition_ranks([score for _, score in ordered])
-    return {
-        str(pid): Result(*answers.get(pid, (None, 0)), score, rank)
-        for (pid, score), rank in zip(ordered, ranks)
-    }
+    results = {}
+    for (pid, score), rank in zip(ordered, ranks):
+        correct, points, streak, typo = answers.get(pid, (None, 0, 0, False))
+        results[str(pid)] = Result(correct, points, score, rank, streak, typo)
+    return results
 
 
 def audit(session: QuizSession) -> list[str]:
@@ -154,16 +168,19 @@ def audit(session: QuizSession) -> list[str]:
     pending = Answer.objects.filter(round__session=session, scored_at__isnull=True).count()
     if pending:
         problems.append(f"{pending} answers are not scored")
-    ledger = dict(
-        Answer.objects.filter(round__session=session).values_list("participant_id").annotate(total=Sum("points"))
-    )
+    # Totals count every scored answer when scores are live, else those of closed rounds.
+    counted = Answer.objects.filter(round__session=session)
+    if not session.scores_live:
+        counted = counted.filter(round__closed_at__isnull=False)
+    ledger = dict(counted.values_list("participant_id").annotate(total=Sum("points")))
     redis_scores = {pid: s.score for pid, s in board.all_ranks(session_id=session.pk).items()}
-    for pid, nickname, score in session.participants.values_list("pk", "nickname", "score"):
+    for pid, nickname, score in session.participants.filter(kicked_at__isnull=True).values_list(
+            "pk", "nickname", "score"):
         if score != (ledger.get(pid) or 0):
             problems.append(f"{nickname}: total {score} but answers sum to {ledger.get(pid) or 0}")
         if redis_scores.get(pid) != score:
             problems.append(f"{nickname}: database {score} but Redis {redis_scores.get(pid)}")
-    extra = set(redis_scores) - set(session.participants.values_list("pk", flat=True))
+    extra = set(redis_scores) - set(session.participants.filter(kicked_at__isnull=True).values_list("pk", flat=True))
     if extra:
         problems.append(f"Redis has {len(extra)} unknown players")
     return problems

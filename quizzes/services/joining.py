@@ -46,6 +46,8 @@ def participant_join(
         raise JoinError("Too many join attempts from this network. Wait a minute and try again.", code="throttled")
     if session.state == State.FINISHED:
         raise JoinError("That quiz has finished.", code="code")
+    if session.locked:
+        raise JoinError("The host has locked this quiz: no one new can join.", code="locked")
     nickname = clean_nickname(nickname)
     try:
         with transaction.atomic():

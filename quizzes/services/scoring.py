@@ -68,9 +68,10 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
     different answers) and re-checked as pending, so none is scored twice. A round's close
     waits for the rows a worker holds instead of skipping them (`wait`), so when it
     commits every answer of the round is scored and its reveal shows each one. Streaks come
-    from which choices were right, known without scoring, so the order answers are scored
-    in does not matter. Totals are read under lock, written back, and sent to Redis after
-    commit as absolute values."""
+    from which answers were right, which scoring does not change, so the order answers are
+    scored in does not matter. In a session whose scores are live, totals are read under
+    lock, written back, and sent to Redis after commit as absolute values; otherwise they
+    wait for the question's close (sessions._apply_round_points)."""
     started = time.monotonic()
     with transaction.atomic():
         pending_qs = Answer.objects.filter(scored_at__isnull=True)
@@ -85,37 +86,42 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
             return set()
         participant_ids = sorted({a.participant_id for a in pending})
         correct_by_round: dict[int, dict[int, bool]] = {pid: {} for pid in participant_ids}
-        rows = Answer.objects.filter(participant_id__in=participant_ids).values_list(
-            "participant_id", "round__index", "choice__is_correct"
-        )
-        for pid, index, correct in rows:
-            correct_by_round[pid][index] = correct
+        rows = Answer.objects.filter(participant_id__in=participant_ids).select_related("choice", "round__question")
+        for earlier in rows.only("participant_id", "is_correct", "text", "choice__is_correct", "round__index",
+                                 *(f"round__question__{name}" for name in rules.JUDGED_BY)):
+            right = earlier.is_correct
+            if right is None:
+                right, _ = rules.judge(earlier.round.question, choice=earlier.choice, text=earlier.text)
+            correct_by_round[earlier.participant_id][earlier.round.index] = right
+        live = sorted({a.participant_id for a in pending if a.round.session.scores_live})
         participants = {
             p.pk: p
             for p in Participant.objects.select_for_update()
-            .filter(pk__in=participant_ids)
+            .filter(pk__in=live)
             .order_by("pk")
             .only("session_id", "nickname", "score", "score_reached_at")
         }
         now = timezone.now()
         for answer in pending:
             round_, question = answer.round, answer.round.question
-            correct = answer.choice.is_correct
+            correct, typo = rules.judge(question, choice=answer.choice, text=answer.text)
             streak = rules.streak(correct_by_round[answer.participant_id], round_.index) if correct else 0
             points = rules.points_for(
                 points=question.points,
                 speed_points=question.speed_points,
-                elapsed=answer.received_at - round_.opened_at,
+                elapsed=answer.received_at - round_.opened_at - timedelta(seconds=round_.speech_seconds),
                 limit=timedelta(seconds=question.time_limit_seconds),
                 streak=streak,
+                penalty_percent=question.typo_penalty_percent if typo else 0,
             )
-            answer.scored_at, answer.is_correct, answer.points, answer.streak = now, correct, points, streak
-            if points:
-                participant = participants[answer.participant_id]
+            answer.scored_at, answer.is_correct, answer.typo = now, correct, typo
+            answer.points, answer.streak = points, streak
+            participant = participants.get(answer.participant_id)
+            if points and participant is not None:
                 participant.score += points
                 reached = participant.score_reached_at
                 participant.score_reached_at = max(reached, answer.received_at) if reached else answer.received_at
-        Answer.objects.bulk_update(pending, ["scored_at", "is_correct", "points", "streak"])
+        Answer.objects.bulk_update(pending, ["scored_at", "is_correct", "typo", "points", "streak"])
         Participant.objects.bulk_update(list(participants.values()), ["score", "score_reached_at"])
         sessions = {a.round.session_id: a.round.session for a in pending}
         totals: dict[int, list] = {sid: [] for sid in sessions}

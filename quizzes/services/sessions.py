@@ -1,26 +1,39 @@
-"""A session's life: created, questions opened and closed, moved on by deadlines, finished."""
+"""A session's life: created, questions opened and closed, the leaderboard between them,
+moved on by the host or by deadlines, finished.
+
+    lobby -> open -> closed (the answer shown) -> standings (the leaderboard) -> open -> ...
+                                 the last question: closed -> finished (the podium)
+
+The host's one button moves each step. With auto_advance, the reveal and the leaderboard
+also move on by themselves (advance_at). A question closes at its deadline, or as soon as
+every player connected to it has answered."""
 
 import logging
+import random
 import secrets
 from datetime import datetime, timedelta
 
 import redis
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Count
 from django.utils import timezone
 
 from leaderboard import board
+from live import presence
 from live.events import publish_on_commit
 from monitoring.logs import event as log_event
 
-from .. import events
+from .. import events, rules
 from ..errors import HostError
-from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Participant, Quiz, QuizSession, Round
+from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Answer, Participant, Question, Quiz, QuizSession, Round
 from .queue import enqueue
 from .scoring import answers_score_pending
 
 log = logging.getLogger(__name__)
 State = QuizSession.State
+Kind = Question.Kind
+CHOICE_KINDS = {Kind.CHOICE, Kind.TRUE_FALSE, Kind.LISTEN, Kind.PICTURE}
 
 
 def new_join_code() -> str:
@@ -34,15 +47,37 @@ def quiz_problems(quiz: Quiz) -> list[str]:
     if not questions:
         problems.append("The quiz has no questions.")
     for number, question in enumerate(questions, start=1):
-        choices = list(question.choices.all())
-        if not 2 <= len(choices) <= 6:
-            problems.append(f"Question {number} needs 2 to 6 choices.")
-        if sum(c.is_correct for c in choices) != 1:
-            problems.append(f"Question {number} needs exactly one correct choice.")
+        problems += [f"Question {number}: {problem}" for problem in question_problems(question)]
     return problems
 
 
-def session_create(*, quiz: Quiz, host=None, bot_seed: int | None = None) -> QuizSession:
+def question_problems(question: Question) -> list[str]:
+    """What a question lacks to be asked, by its kind."""
+    if question.kind in CHOICE_KINDS:
+        choices = list(question.choices.all())
+        problems = []
+        wanted = (2, 2) if question.kind == Kind.TRUE_FALSE else (2, 6)
+        if not wanted[0] <= len(choices) <= wanted[1]:
+            problems.append("it needs 2 choices." if wanted[0] == wanted[1] else "it needs 2 to 6 choices.")
+        if sum(c.is_correct for c in choices) != 1:
+            problems.append("it needs exactly one correct choice.")
+        if question.kind == Kind.PICTURE and not (question.image or all(c.image for c in choices)):
+            problems.append("it needs a picture, on the question or on every choice.")
+        return problems
+    if not rules.lines(question.accepted_answers):
+        return ["it needs at least one accepted answer." if question.kind == Kind.TYPED
+                else "it needs the right sentence."]
+    if question.kind == Kind.ORDER and len(rules.sentence_words(rules.lines(question.accepted_answers)[0])) < 2:
+        return ["its sentence needs two words or more."]
+    return []
+
+
+def session_create(
+    *, quiz: Quiz, host=None, bot_seed: int | None = None, scores_live: bool = True, auto_advance: bool = True,
+    shuffle_choices: bool = False,
+) -> QuizSession:
+    """A new session in its lobby. By default it runs like a game show (scores live, the
+    quiz moves on by itself); a classroom host starts with both off (quizzes.views)."""
     problems = quiz_problems(quiz)
     if problems:
         raise HostError(" ".join(problems))
@@ -50,7 +85,8 @@ def session_create(*, quiz: Quiz, host=None, bot_seed: int | None = None) -> Qui
         try:
             with transaction.atomic():
                 session = QuizSession.objects.create(
-                    quiz=quiz, code=new_join_code(), host=host, bot_seed=bot_seed
+                    quiz=quiz, code=new_join_code(), host=host, bot_seed=bot_seed, scores_live=scores_live,
+                    auto_advance=auto_advance, shuffle_choices=shuffle_choices,
                 )
         except IntegrityError:
             continue
@@ -60,6 +96,31 @@ def session_create(*, quiz: Quiz, host=None, bot_seed: int | None = None) -> Qui
     raise HostError("Could not find a free join code; try again.")
 
 
+def session_configure(
+    *, session_id: int, scores_live: bool | None = None, auto_advance: bool | None = None,
+    shuffle_choices: bool | None = None, locked: bool | None = None,
+) -> QuizSession:
+    """The host's choices. How scores are shown and whether choices are shuffled are set
+    before the start; auto-advance and the lobby's lock may change at any time."""
+    with transaction.atomic():
+        session = _locked_session(session_id)
+        if session.state == State.FINISHED:
+            raise HostError("The quiz has finished.")
+        if (scores_live is not None or shuffle_choices is not None) and session.state != State.LOBBY:
+            raise HostError("Choose how scores are shown, and shuffling, before the quiz starts.")
+        changes = {"scores_live": scores_live, "auto_advance": auto_advance, "shuffle_choices": shuffle_choices,
+                   "locked": locked}
+        fields = [name for name, value in changes.items() if value is not None]
+        for name in fields:
+            setattr(session, name, changes[name])
+        if auto_advance is not None and session.state in {State.QUESTION_CLOSED, State.STANDINGS}:
+            session.advance_at = _next_advance(session, timezone.now())
+            fields.append("advance_at")
+        session.save(update_fields=fields)
+        publish_on_commit(session.pk, lambda: events.stage_changed(session.pk))
+    return session
+
+
 def _locked_session(session_id: int) -> QuizSession:
     return QuizSession.objects.select_for_update(of=("self",)).select_related("quiz", "current_round").get(
         pk=session_id
@@ -67,14 +128,15 @@ def _locked_session(session_id: int) -> QuizSession:
 
 
 def session_next(*, session_id: int) -> QuizSession:
-    """The host's one button: start, close the open question early, or go on."""
+    """The host's one button: start, close the open question early, show the leaderboard,
+    go on to the next question."""
     with transaction.atomic():
         session = _locked_session(session_id)
         if session.state == State.LOBBY:
             _open_round(session, index=0)
         elif session.state == State.QUESTION_OPEN:
             _close_round(session)
-        elif session.state == State.QUESTION_CLOSED:
+        elif session.state in {State.QUESTION_CLOSED, State.STANDINGS}:
             _advance(session)
         else:
             raise HostError("The quiz has finished.")
@@ -94,11 +156,14 @@ def round_close(*, round_id: int) -> bool:
     return True
 
 
-def session_advance(*, session_id: int, round_id: int) -> bool:
-    """Go on after a round's reveal. Does nothing if the session has moved on."""
+def session_advance(*, session_id: int, round_id: int, state: str | None = None) -> bool:
+    """Take the next step after a reveal or a leaderboard when its time is up. Does nothing
+    if the session has moved on (another step, or another caller)."""
     with transaction.atomic():
-        session = QuizSession.objects.select_for_update().filter(pk=session_id).first()
-        if session is None or session.state != State.QUESTION_CLOSED or session.current_round_id != round_id:
+        session = QuizSession.objects.select_for_update(of=("self",)).select_related("current_round").filter(
+            pk=session_id).first()
+        if (session is None or session.state not in {State.QUESTION_CLOSED, State.STANDINGS}
+                or session.current_round_id != round_id or (state is not None and session.state != state)):
             return False
         _advance(session)
     return True
@@ -107,28 +172,51 @@ def session_advance(*, session_id: int, round_id: int) -> bool:
 def _advance(session: QuizSession) -> None:
     assert session.current_round is not None  # a closed question is a round
     next_index = session.current_round.index + 1
-    if next_index < session.quiz.questions.count():
-        _open_round(session, index=next_index)
-    else:
+    if next_index >= session.quiz.questions.count():
         _finish(session)
+    elif session.state == State.QUESTION_CLOSED:
+        _show_standings(session)
+    else:
+        _open_round(session, index=next_index)
+
+
+def _next_advance(session: QuizSession, now: datetime) -> datetime | None:
+    if not session.auto_advance:
+        return None
+    seconds = settings.ELSA["REVEAL_SECONDS" if session.state == State.QUESTION_CLOSED else "STANDINGS_SECONDS"]
+    return now + timedelta(seconds=seconds)
 
 
 def _open_round(session: QuizSession, *, index: int) -> None:
     question = session.quiz.questions.all()[index]
     now = timezone.now()
+    speech = rules.speech_seconds(question.prompt) if question.kind == Kind.LISTEN else 0.0
+    choice_ids = list(question.choices.values_list("pk", flat=True))
+    words: list[str] = []
+    rng = random.Random()
+    if session.shuffle_choices:
+        rng.shuffle(choice_ids)
+    if question.kind == Kind.ORDER:
+        words = rules.sentence_words(rules.lines(question.accepted_answers)[0])
+        right = list(words)
+        while words == right:  # never dealt already in order
+            rng.shuffle(words)
     round_ = Round.objects.create(
         session=session,
         question=question,
         index=index,
         opened_at=now,
-        closes_at=now + timedelta(seconds=question.time_limit_seconds),
+        speech_seconds=speech,
+        closes_at=now + timedelta(seconds=speech + question.time_limit_seconds),
+        choice_order=choice_ids,
+        words=words,
     )
     session.state = State.QUESTION_OPEN
     session.current_round = round_
     session.advance_at = None
     session.started_at = session.started_at or now
     session.save(update_fields=["state", "current_round", "advance_at", "started_at"])
-    has_bots = session.participants.filter(is_bot=True).exists()
+    has_bots = session.participants.filter(is_bot=True, kicked_at__isnull=True).exists()
 
     def after_commit():
         log_event(log, "round_opened", session=session.code, round=index + 1, round_id=round_.pk,
@@ -152,14 +240,47 @@ def _close_round(session: QuizSession) -> None:
     round_.save(update_fields=["closed_at"])
     while answers_score_pending(round_id=round_.pk, wait=True):
         pass
+    if not session.scores_live:
+        _apply_round_points(round_)
     session.state = State.QUESTION_CLOSED
-    session.advance_at = now + timedelta(seconds=settings.ELSA["REVEAL_SECONDS"])
+    session.advance_at = _next_advance(session, now)
     session.save(update_fields=["state", "advance_at"])
 
     def after_commit():
         log_event(log, "round_closed", session=session.code, round=round_.index + 1, round_id=round_.pk)
-        enqueue("quizzes.tasks.advance_session", session.pk, round_.pk, eta=session.advance_at)
+        if session.advance_at is not None:
+            enqueue("quizzes.tasks.advance_session", session.pk, round_.pk, eta=session.advance_at)
         _resync_board(session)
+
+    transaction.on_commit(after_commit)
+    publish_on_commit(session.pk, lambda: events.stage_changed(session.pk))
+
+
+def _apply_round_points(round_: Round) -> None:
+    """Scores shown at the reveal: a closed round's points join the totals, all at once.
+
+    Runs inside the close, which happens once per round (the session row is locked and
+    its state checked), and after every answer of the round is scored: exactly once."""
+    earned = {pid: (points or 0, at) for pid, points, at in Answer.objects.filter(round=round_, points__gt=0)
+              .values_list("participant_id", "points", "received_at")}
+    participants = list(Participant.objects.select_for_update().filter(pk__in=earned).order_by("pk"))
+    for participant in participants:
+        points, at = earned[participant.pk]
+        participant.score += points
+        reached = participant.score_reached_at
+        participant.score_reached_at = max(reached, at) if reached else at
+    Participant.objects.bulk_update(participants, ["score", "score_reached_at"])
+
+
+def _show_standings(session: QuizSession) -> None:
+    session.state = State.STANDINGS
+    session.advance_at = _next_advance(session, timezone.now())
+    session.save(update_fields=["state", "advance_at"])
+    round_id = session.current_round_id
+
+    def after_commit():
+        if session.advance_at is not None:
+            enqueue("quizzes.tasks.advance_session", session.pk, round_id, eta=session.advance_at)
 
     transaction.on_commit(after_commit)
     publish_on_commit(session.pk, lambda: events.stage_changed(session.pk))
@@ -170,7 +291,7 @@ def _resync_board(session: QuizSession) -> None:
 
     A worker killed between a scoring commit and its Redis write leaves those players
     behind on the board, and nothing rewrites them later: their answers are no longer
-    pending (quizzes/tests/test_faults.py, the killed-worker test). ZADD GT cannot lower
+    pending (quizzes/tests/test_faults.py, the killed-worker test). ZADD LT cannot lower
     anyone, so this is safe beside concurrent writers."""
     try:
         board.rebuild(session_id=session.pk, epoch=session.created_at, entries=board_entries(session.pk))
@@ -200,8 +321,9 @@ def close_grace() -> timedelta:
 def sessions_move_on(
     *, session_ids: list[int] | None = None, now: datetime | None = None, grace: timedelta | None = None
 ) -> dict[str, int]:
-    """Close every question whose time is up and open the next question of every session
-    whose reveal has ended (of `session_ids`, or of all sessions).
+    """Close every question whose time is up, or that every connected player has answered,
+    and take the next step of every session whose reveal or leaderboard time is over (of
+    `session_ids`, or of all sessions).
 
     Decision 10: whoever sees a deadline pass first moves the session on: each web process
     for the sessions it serves, a worker's timer, the sweep, `manage.py simulate`. The
@@ -213,21 +335,65 @@ def sessions_move_on(
     sessions = QuizSession.objects.all() if session_ids is None else QuizSession.objects.filter(pk__in=session_ids)
     moved = {"closed": 0, "advanced": 0}
     to_close = sessions.filter(state=State.QUESTION_OPEN, current_round__closes_at__lt=close_before)
-    for round_id in list(to_close.values_list("current_round_id", flat=True)):
+    rounds = set(to_close.values_list("current_round_id", flat=True)) | _all_present_answered(sessions)
+    for round_id in rounds:
         moved["closed"] += round_close(round_id=round_id)
     # Read after the closes: a caller far behind (a sweep after an outage) may find a
     # reveal over as soon as it has closed the question.
-    to_advance = sessions.filter(state=State.QUESTION_CLOSED, advance_at__lt=advance_before)
-    for session_id, round_id in list(to_advance.values_list("pk", "current_round_id")):
-        moved["advanced"] += session_advance(session_id=session_id, round_id=round_id)
+    to_advance = sessions.filter(state__in=[State.QUESTION_CLOSED, State.STANDINGS], advance_at__lt=advance_before)
+    for session_id, round_id, state in list(to_advance.values_list("pk", "current_round_id", "state")):
+        moved["advanced"] += session_advance(session_id=session_id, round_id=round_id, state=state)
     return moved
 
 
+def _all_present_answered(sessions) -> set[int]:
+    """The open rounds that every player connected right now has answered (presence comes
+    from the web processes, live/presence.py): they close without waiting for the clock.
+    Counts first, so a round with fewer answers than connected players costs no more."""
+    counts = dict(
+        sessions.filter(state=State.QUESTION_OPEN).annotate(answered=Count("current_round__answers"))
+        .values_list("current_round_id", "answered")
+    )
+    done = set()
+    for round_id, session_id in Round.objects.filter(pk__in=[r for r, n in counts.items() if n]).values_list(
+            "pk", "session_id"):
+        here = presence.present(session_id)
+        if not here or counts[round_id] < len(here):
+            continue
+        answered = set(Answer.objects.filter(round_id=round_id, participant_id__in=here)
+                       .values_list("participant_id", flat=True))
+        if answered >= here:
+            done.add(round_id)
+    return done
+
+
+def participant_kick(*, session_id: int, participant_id: int) -> Participant:
+    """The host removes a player: off every board at once, their sockets closed, refused
+    at every door from now on; their nickname stays taken in this session."""
+    with transaction.atomic():
+        session = _locked_session(session_id)
+        participant = Participant.objects.select_for_update().filter(pk=participant_id, session=session).first()
+        if participant is None:
+            raise HostError("That player is not in this quiz.")
+        if participant.kicked_at is None:
+            participant.kicked_at = timezone.now()
+            participant.save(update_fields=["kicked_at"])
+
+            def after_commit():
+                log_event(log, "player_kicked", session=session.code, participant=participant.pk)
+                try:
+                    board.remove(session_id=session.pk, participant_id=participant.pk, nickname=participant.nickname)
+                except redis.RedisError:
+                    log_event(log, "board_write_failed", session=session.code, level=logging.WARNING, exc_info=True)
+
+            transaction.on_commit(after_commit)
+            publish_on_commit(session.pk, events.Kicked(participant_id=participant.pk))
+    return participant
 
 
 def board_entries(session_id: int) -> list:
-    """Every participant's total as the board stores it."""
-    return list(Participant.objects.filter(session_id=session_id).values_list(
+    """Every player's total as the board stores it (removed players are off the board)."""
+    return list(Participant.objects.filter(session_id=session_id, kicked_at__isnull=True).values_list(
         "id", "nickname", "score", "score_reached_at"))
 
 

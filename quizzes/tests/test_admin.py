@@ -16,6 +16,7 @@ def staff(client):
 def quiz_form(*questions):
     data = {
         "title": "Food words",
+        "accent": "en-US",
         "description": "",
         "questions-TOTAL_FORMS": str(len(questions)),
         "questions-INITIAL_FORMS": "0",

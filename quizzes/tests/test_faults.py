@@ -109,9 +109,14 @@ def test_b_answers_arriving_while_the_broker_is_down_are_kept_and_scored_when_it
         browser.join(session.code, f"w{n}")
         phones.append(rig.socket(web.port, f"/ws/play/{session.code}", cookie=browser.cookie_header()))
         clients.recv_until(phones[-1], 'id="stage"')
+    # One more phone, connected and silent: the question waits for its timer (it would
+    # close as soon as every connected player had answered).
+    silent = clients.Browser(f"http://127.0.0.1:{web.port}")
+    silent.join(session.code, "silent")
+    quiet = rig.socket(web.port, f"/ws/play/{session.code}", cookie=silent.cookie_header())
     services.session_next(session_id=session.pk)
     right, wrong = correct_choice(session), wrong_choice(session)
-    for phone in phones:
+    for phone in [*phones, quiet]:
         clients.recv_until(phone, "Question 1 of 1")
 
     broker.stop()
@@ -134,7 +139,7 @@ def test_b_answers_arriving_while_the_broker_is_down_are_kept_and_scored_when_it
         assert answer.pk and answer.scored_at is None
     stored = Answer.objects.filter(round__session=session)
     assert stored.count() == 14 and scored(session) == 0, "stored, and nothing could reach the worker"
-    everyone = set(session.participants.values_list("pk", flat=True))
+    everyone = set(session.participants.exclude(nickname="silent").values_list("pk", flat=True))
     assert set(stored.values_list("participant_id", flat=True)) == everyone
     print(f"with the broker down: answer_submit took {min(took):.3f}-{max(took):.3f}s; "
           f"six phones were all locked in after {max(waited):.2f}s")
@@ -221,6 +226,8 @@ def test_d_web_server_restarted_mid_question_keeps_a_players_locked_in_answer(ri
     ann.join(session.code, "ann")
     bob.join(session.code, "bob")
     ann_id = Participant.objects.get(session=session, nickname="ann").pk
+    # Bob is connected and does not answer: the question stays open for its timer.
+    rig.socket(port, f"/ws/play/{session.code}", cookie=bob.cookie_header())
 
     player = clients.ws_connect(port, f"/ws/play/{session.code}", cookie=ann.cookie_header())
     try:

@@ -7,7 +7,7 @@ from django.db import connection
 from leaderboard import board
 from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
-from tests.support.quizzes import answer_after, correct_choice, make_quiz, wrong_choice
+from tests.support.quizzes import answer_after, correct_choice, make_quiz, open_next_question, wrong_choice
 
 State = QuizSession.State
 pytestmark = pytest.mark.django_db
@@ -77,9 +77,10 @@ def test_joining_while_the_quiz_runs_starts_from_zero(session):
 
 def test_the_host_button_runs_the_quiz_through_its_states(session):
     states = []
-    for _ in range(7):
+    for _ in range(9):
         states.append(services.session_next(session_id=session.pk).state)
-    assert states == ["open", "closed", "open", "closed", "open", "closed", "finished"]
+    # The answer after each question, the leaderboard between two, the podium at the end.
+    assert states == ["open", "closed", "standings", "open", "closed", "standings", "open", "closed", "finished"]
     with pytest.raises(services.HostError):
         services.session_next(session_id=session.pk)
 
@@ -166,7 +167,7 @@ def test_streaks_follow_consecutive_correct_answers_and_reset_on_a_miss():
     player = services.participant_join(code=session.code, nickname="ann")
     plan = [True, True, None, True]  # right, right, no answer, right
     for right in plan:
-        services.session_next(session_id=session.pk)
+        open_next_question(session)
         if right is not None:
             answer_after(session, player, correct_choice(session) if right else wrong_choice(session), 1)
         services.session_next(session_id=session.pk)  # closing scores what is pending
@@ -194,10 +195,10 @@ def test_the_sweep_closes_overdue_questions_and_rescores_stale_answers(session):
     later = session.current_round.closes_at + timedelta(seconds=5)
     result = services.sweep(now=later)
     # The overdue question closes (scoring its answer) and, its reveal being over by
-    # then too, the next question opens.
+    # then too, the leaderboard follows (one step at a time).
     assert result == {"pending": 1, "closed": 1, "advanced": 1}
     session.refresh_from_db()
-    assert session.state == State.QUESTION_OPEN and session.current_round.index == 1
+    assert session.state == State.STANDINGS and session.current_round.index == 0
     player.refresh_from_db()
     assert player.score == 975
 
@@ -277,7 +278,8 @@ def test_reveal_results_rank_equal_scores_together_from_the_database():
     services.session_next(session_id=session.pk)
     session.refresh_from_db()
     assert selectors.results(session) == {
-        str(ann.pk): (True, 1000, 1000, 1), str(bob.pk): (True, 1000, 1000, 1), str(cat.pk): (False, 0, 0, 3),
+        str(ann.pk): (True, 1000, 1000, 1, 1, False), str(bob.pk): (True, 1000, 1000, 1, 1, False),
+        str(cat.pk): (False, 0, 0, 3, 0, False),
     }
 
 
@@ -291,7 +293,7 @@ def test_streaks_do_not_depend_on_the_order_answers_are_scored_in(order):
     from quizzes.models import Round
 
     Round.objects.filter(pk=first.round_id).update(closed_at=first.received_at)
-    QuizSession.objects.filter(pk=session.pk).update(state=State.QUESTION_CLOSED)
+    QuizSession.objects.filter(pk=session.pk).update(state=State.STANDINGS)
     services.session_next(session_id=session.pk)
     Answer.objects.filter(pk=first.pk).update(scored_at=None, points=None, is_correct=None, streak=None)
     player.refresh_from_db()

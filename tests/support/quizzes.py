@@ -25,6 +25,15 @@ def make_quiz(*, questions: int = 3, time_limit: int = 20, points: int = 1000, s
     return quiz
 
 
+def open_next_question(session):
+    """Press the host's button until the next question is open: past the reveal and the
+    leaderboard between two questions (or the end, after the last)."""
+    while True:
+        session = services.session_next(session_id=session.pk)
+        if session.state in ("open", "finished"):
+            return session
+
+
 def correct_choice(session):
     session.refresh_from_db()
     return session.current_round.question.choices.get(is_correct=True)

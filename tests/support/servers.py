@@ -216,6 +216,7 @@ def service_env(*, database_url: str, redis_url: str, broker_url: str, **extra: 
         "REDIS_URL": redis_url,
         "CELERY_BROKER_URL": broker_url,
         "REVEAL_SECONDS": "1",
+        "STANDINGS_SECONDS": "1",
         "SWEEP_PENDING_AFTER": "1",
         "SWEEP_INTERVAL": "1",
         "PYTHONUNBUFFERED": "1",
