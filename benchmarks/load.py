@@ -71,13 +71,16 @@ class Socket(WSListener):
         self.frames += 1
         if self.snapshot_at is None:
             self.snapshot_at = now
+        if data.startswith(FEED_VERSION):
+            self.saw(int(data[6:data.index(b",", 6)]), now)
+            self.last_board = data
+            return
         at = data.find(VERSION)
         if at >= 0:
             self.saw(int(data[at + 14:data.index(b'"', at + 14)]), now)
             self.last_board = data
-        elif data.startswith(FEED_VERSION):
-            self.saw(int(data[6:data.index(b",", 6)]), now)
-            self.last_board = data
+            if at < 64:  # a tick's frame, most frames: the board alone, nothing else to find
+                return
         if b'id="stage"' in data:
             self.stage(data, now)
         if self.sent_at and self.locked_at is None and b"locked in" in data:

@@ -96,7 +96,7 @@ def tables(summaries: list[dict], machine: dict) -> str:
                          f"{ratio(s, room, 'answer_to_screen.p95')}, server CPU per frame "
                          f"{ratio(s, room, 'cost.server_cpu_s_per_1000_frames')}")
         if s["scenario"] == "connect burst":
-            lines.append(f"connect burst: {cell(s, 'accepted')} of {s['size']} accepted, all open within "
+            lines.append(f"connect burst: {cell(s, 'accepted')} of {int(s['size']):,} accepted, all open within "
                          f"{cell(s, 'opened_within_s', 1)} s, {cell(s, 'with_snapshot')} with a snapshot, "
                          f"server CPU-s per 1,000 connects {cell(s, 'cost.server_cpu_s_per_1000_connects', 2)}")
         if s["scenario"] == "scoring":
@@ -151,7 +151,8 @@ def chart(summaries: list[dict], path: Path) -> None:
     line(cost, rooms, "cost.server_cpu_s_per_1000_frames", "product: server CPU-s / 1,000 frames")
     line(cost, bare, "cost.server_cpu_s_per_1000_frames", "bare server: CPU-s / 1,000 frames", color="grey")
     line(cost, rooms, "cost.generator_cpu_s_per_1000_frames", "load generator: CPU-s / 1,000 frames", linestyle=":")
-    cost.set(xlabel="players in one session", ylabel="CPU-seconds", title="Cost per 1,000 frames delivered")
+    cost.set(xlabel="players in one session", ylabel="CPU-seconds", yscale="log",
+             title="Cost per 1,000 frames delivered")
     for axis in (latency, cost):
         axis.grid(True, which="both", alpha=0.3)
         axis.legend(fontsize=7)

@@ -76,7 +76,7 @@ async def run_all(args, stack: Stack) -> list[dict]:
 
 
 def machine() -> dict:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True,
+    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=ROOT, capture_output=True,
                             text=True).stdout.strip()
     return {"cpus": os.cpu_count(), "python": sys.version.split()[0], "platform": platform.platform(),
             "when": time.strftime("%Y-%m-%d %H:%M"), "commit": commit, "load_average_at_start": os.getloadavg()}
