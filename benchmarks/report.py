@@ -62,7 +62,7 @@ COLUMNS = [
 ]
 
 
-def tables(summaries: list[dict], machine: dict) -> str:
+def tables(summaries: list[dict], runs: list[dict], machine: dict) -> str:
     by = {(s["scenario"], s["size"]): s for s in summaries}
     lines = [f"median (min–max) of {max((s['repetitions'] for s in summaries), default=0)} repetitions; "
              f"commit {machine['commit']}, {machine['cpus']} cores, load average at start "
@@ -82,6 +82,9 @@ def tables(summaries: list[dict], machine: dict) -> str:
                 cell(s, f"cost.cpu_s.{part}", 2) for part in ("web", "worker", "postgres", "redis"))
                 + f" | {cell(s, 'cost.generator_cpu_s', 2)} |")
     lines.append("")
+    for run in runs:
+        if "error" in run:
+            lines.append(f"FAILED: {run['scenario']} {run['size']}, repetition {run['repetition']}: {run['error']}")
     for s in summaries:
         limit = by.get(("bare broadcast", s["size"]))
         if s["scenario"] == "room" and limit:
@@ -166,6 +169,6 @@ def write(results: dict, folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     results["summary"] = aggregate(results["runs"])
     (folder / "results.json").write_text(json.dumps(results, indent=1))
-    print("\n" + tables(results["summary"], results["machine"]))
+    print("\n" + tables(results["summary"], results["runs"], results["machine"]))
     chart(results["summary"], folder / "latency.png")
     print(f"\nwritten: {folder / 'results.json'}, {folder / 'latency.png'}")

@@ -20,6 +20,7 @@ import platform
 import subprocess
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from elsa.processes import ROOT
@@ -66,7 +67,13 @@ async def run_all(args, stack: Stack) -> list[dict]:
                 if scenario == "bare broadcast" and int(size) not in harness.templates:
                     continue
                 started = time.monotonic()
-                result = {"scenario": scenario, "size": size, "repetition": repetition, **await step(harness)}
+                result = {"scenario": scenario, "size": size, "repetition": repetition}
+                try:
+                    result.update(await step(harness))
+                except Exception as error:  # one failed scenario costs its figures, not the run's
+                    traceback.print_exc()
+                    result["error"] = f"{type(error).__name__}: {error}"
+                    await harness.load.close()
                 result["elapsed_s"] = round(time.monotonic() - started, 1)
                 runs.append(result)
                 print(json.dumps(result), flush=True)

@@ -247,7 +247,7 @@ async def scoring(h: Harness, seconds: float, rate: float) -> dict:
 
     def setup():
         plan = []
-        for session in h.sessions(-(-total // per_session), time_limit=240):
+        for session in h.sessions(-(-total // per_session)):
             names = [f"S{n:04d}" for n in range(per_session)]
             Participant.objects.bulk_create(
                 [Participant(session=session, nickname=name, skeleton=nickname_key(name)) for name in names])

@@ -27,6 +27,7 @@ def test_the_benchmark_runs_every_scenario_and_every_run_is_exact(tmp_path):
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     results = json.loads((tmp_path / "results.json").read_text())
+    assert [run for run in results["runs"] if "error" in run] == []
     runs: dict[str, list[dict]] = {}
     for run in results["runs"]:
         runs.setdefault(run["scenario"], []).append(run)
