@@ -152,6 +152,7 @@ def chart(summaries: list[dict], path: Path) -> None:
     latency.set(xlabel="players in one session", ylabel="ms (median of repetitions, bars: min–max)", yscale="log",
                 title="Latency against players")
     line(cost, rooms, "cost.server_cpu_s_per_1000_frames", "product: server CPU-s / 1,000 frames")
+    line(cost, rooms, "cost.web_cpu_s_per_1000_frames", "product: web process CPU-s / 1,000 frames", linestyle="--")
     line(cost, bare, "cost.server_cpu_s_per_1000_frames", "bare server: CPU-s / 1,000 frames", color="grey")
     line(cost, rooms, "cost.generator_cpu_s_per_1000_frames", "load generator: CPU-s / 1,000 frames", linestyle=":")
     cost.set(xlabel="players in one session", ylabel="CPU-seconds", yscale="log",
