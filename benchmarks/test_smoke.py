@@ -36,7 +36,9 @@ def test_the_benchmark_runs_every_scenario_and_every_run_is_exact(tmp_path):
         assert all(run["exact"] for run in runs[scenario]), runs[scenario]
     for room in runs["room"]:
         assert room["connected"] == room["players"] and room["answer_to_screen"]["n"] > 0
-        assert room["cost"]["server_cpu_s"] > 0 and room["cost"]["generator_cpu_s_per_1000_frames"] > 0
+        assert room["cost"]["server_cpu_s"] > 0 and room["cost"]["frames"] > 0
+    # A small window's generator CPU can be under one clock tick; over the run it is not.
+    assert sum(run["cost"]["generator_cpu_s"] for run in results["runs"] if "cost" in run) > 0
     for naive in runs["naive baseline"]:  # its viewers see the board move, answer by answer
         assert naive["frames_per_client"] > 0 and naive["answer_to_screen"]["n"] > 0
     for bare in runs["bare broadcast"]:
