@@ -47,9 +47,13 @@ test: $(BIN)/.dev lint
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) DB_POOL_SIZE=0 \
 		$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
+# The benchmark's own database is named after the test database, so checkouts that test
+# apart also benchmark apart (each run starts a private Redis of its own).
+BENCH_DATABASE_URL ?= $(TEST_DATABASE_URL)_bench
+
 bench: $(BIN)/.dev
 	./.ci/services
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .demo db.sqlite3 db.sqlite3-* staticfiles

