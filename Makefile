@@ -45,6 +45,7 @@ lint: $(BIN)/.dev
 test: $(BIN)/.dev lint
 	./.ci/services
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) CELERY_BROKER_URL=$(TEST_BROKER_URL) DB_POOL_SIZE=0 \
+		MEDIA_ROOT=$(CURDIR)/artifacts/media \
 		$(BIN)/pytest --create-db $(PYTEST_ARGS)
 
 # The benchmark's own database is named after the test database, so checkouts that test

@@ -209,11 +209,15 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Pictures staff upload for questions (Django's storage API): served by the app itself in
+# the demo and the tests, by nginx in compose (a shared volume).
+MEDIA_URL = "/media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
 
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
 
 # The live pages use no channel layer: each web process's hub receives a session's
-# events once over Redis pub/sub and writes to its own sockets (leaderboard/hub.py).
+# events once over Redis pub/sub and writes to its own sockets (live/hub.py).
 # This layer serves only the benchmark's naive baseline (one message per client).
 # The naive baseline is deliberately channels-redis on its defaults.
 CHANNEL_LAYERS = {
@@ -273,7 +277,7 @@ ELSA: dict[str, Any] = {
     # school may share one address. Wrong codes have their own, tight budget per address.
     "JOINS_PER_MINUTE": env_int("JOINS_PER_MINUTE", 600),
     "JOIN_GUESSES_PER_MINUTE": env_int("JOIN_GUESSES_PER_MINUTE", 20),
-    # WebSocket budgets per web process (leaderboard/limits.py): messages per participant
+    # WebSocket budgets per web process (live/limits.py): messages per participant
     # (over all their sockets) and per client address (0: no limit), and open sockets.
     "WS_MESSAGES_PER_SECOND": env_float("WS_MESSAGES_PER_SECOND", 3.0),
     "WS_MESSAGE_BURST": env_int("WS_MESSAGE_BURST", 6, minimum=1),

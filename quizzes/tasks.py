@@ -31,14 +31,15 @@ def sweep() -> dict:
 @shared_task
 def bots_play_round(round_id: int) -> int:
     plan = bots.bots_plan_round(round_id=round_id)
-    for participant_id, choice_id, delay in plan:
-        bot_answer.apply_async((participant_id, round_id, choice_id), countdown=delay)
+    for participant_id, answer, delay in plan:
+        bot_answer.apply_async((participant_id, round_id, answer), countdown=delay)
     return len(plan)
 
 
 @shared_task
-def bot_answer(participant_id: int, round_id: int, choice_id: int) -> bool:
-    """A simulated player answers through the same service as a person."""
+def bot_answer(participant_id: int, round_id: int, answer: dict) -> bool:
+    """A simulated player answers through the same service as a person: `answer` is what
+    a phone would send (a choice_id, text, or words)."""
     session_id = Round.objects.filter(pk=round_id).values_list("session_id", flat=True).first()
     if session_id is None:
         return False
@@ -46,8 +47,8 @@ def bot_answer(participant_id: int, round_id: int, choice_id: int) -> bool:
         services.answer_submit(
             participant_id=participant_id,
             session_id=session_id,
-            choice_id=choice_id,
             round_id=round_id,
+            **answer,
             received_at=timezone.now(),
         )
     except services.AnswerRefused:

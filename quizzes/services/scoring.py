@@ -130,7 +130,13 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
 
         def after_commit():
             for session_id, entries in totals.items():
-                board.record(session_id=session_id, epoch=sessions[session_id].created_at, entries=entries)
+                try:
+                    board.record(session_id=session_id, epoch=sessions[session_id].created_at, entries=entries)
+                except redis.RedisError:
+                    # The scores are committed; the board catches up at the question's close
+                    # (every total is rewritten then) or when it is rebuilt.
+                    log_event(log, "board_write_failed", session=sessions[session_id].code,
+                              level=logging.WARNING, exc_info=True)
 
         transaction.on_commit(after_commit)
     codes = sorted({s.code for s in sessions.values()})

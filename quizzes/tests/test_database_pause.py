@@ -101,8 +101,8 @@ result = {"id": session.pk, "code": session.code}
                for n, socket in enumerate(during)}
     for socket in players[:12]:
         clients.recv_until(socket, "Quiz over!", timeout=30, what="the end of the quiz")
-    # The documented known gap (docs/system-design.md section 6): an answer committed after
-    # the close collected the pending answers is scored, but its reveal says "No answer".
+    # A close waits for answers still being stored (docs/system-design.md section 6): every
+    # answer a player was told is locked in is in their reveal, never "No answer".
     gap = sorted(nick for nick, o in second.items() if o == "locked" and "No answer" in reveals[nick])
 
     check = servers.django_call(env, f"""
@@ -117,6 +117,7 @@ result = {{"state": session.state, "rounds": session.rounds.count(), "answers": 
     print(f"replies to answers sent during the pauses: question 1 {first}, question 2 {second}; "
           f"locked in but revealed as 'No answer': {gap}")
     assert check["state"] == "finished" and check["rounds"] == 2
+    assert gap == [], f"locked in, but revealed as 'No answer': {gap}"
     assert check["audit"] == []
     assert all(done for _, _, done in check["answers"])
     stored = {index: {nick for i, nick, _ in check["answers"] if i == index} for index in (0, 1)}

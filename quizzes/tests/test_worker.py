@@ -7,8 +7,8 @@ from django.core.management import call_command
 
 from leaderboard import board
 from quizzes import selectors, services
-from quizzes.models import Answer, Participant, QuizSession
-from tests.support.quizzes import correct_choice, make_quiz
+from quizzes.models import Answer, Participant, Question, QuizSession
+from tests.support.quizzes import correct_choice, make_quiz, make_quiz_of_every_kind
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.worker]
@@ -37,14 +37,18 @@ def test_questions_close_and_advance_by_themselves_until_the_end(celery_worker_p
     assert session.rounds.count() == 2
 
 
-def test_simulate_runs_a_session_to_the_end_and_every_score_is_exact(celery_worker_process):
-    quiz = make_quiz(questions=3, time_limit=3)
+def test_simulate_runs_a_session_of_every_kind_to_the_end_and_every_score_is_exact(celery_worker_process):
+    quiz = make_quiz_of_every_kind(time_limit=3)
     out = io.StringIO()
     call_command("simulate", quiz=quiz.pk, players=8, seed=7, lobby=0, timeout=30, stdout=out)
     session = QuizSession.objects.get(quiz=quiz)
     assert session.state == "finished"
     assert session.participants.filter(is_bot=True).count() == 8
-    assert Answer.objects.filter(round__session=session).count() > 0
+    answers = Answer.objects.filter(round__session=session)
+    # The simulated players answered every kind of question, rightly and wrongly.
+    assert set(answers.values_list("round__question__kind", flat=True)) == set(Question.Kind.values)
+    assert answers.filter(is_correct=True).exists() and answers.filter(is_correct=False).exists()
+    assert answers.filter(text__gt="").exists()
     assert selectors.audit(session) == []
     text = out.getvalue()
     assert f"Session {session.code}" in text and "Top 10 of 8" in text and "Redis equals the database" in text

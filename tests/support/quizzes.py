@@ -25,6 +25,33 @@ def make_quiz(*, questions: int = 3, time_limit: int = 20, points: int = 1000, s
     return quiz
 
 
+def make_quiz_of_every_kind(*, time_limit: int = 20) -> Quiz:
+    """One question of each kind, in the order of Question.Kind, each answerable."""
+    from django.core.files.base import ContentFile
+
+    from quizzes.sample_pictures import clock
+
+    quiz = Quiz.objects.create(title=f"Every kind {Quiz.objects.count() + 1}")
+    Kind = Question.Kind
+    specs = [
+        (Kind.CHOICE, "Pick the synonym of “big”.", ["small", "large", "thin"], 1, ""),
+        (Kind.TRUE_FALSE, "“Lend” and “borrow” mean the same.", ["True", "False"], 1, ""),
+        (Kind.TYPED, "Type the past tense of “buy”.", [], 0, "bought"),
+        (Kind.LISTEN, "Turn the music down, please.", ["Make it quieter.", "Make it louder."], 0, ""),
+        (Kind.PICTURE, "What time is it?", ["A quarter to eight", "Half past seven"], 0, ""),
+        (Kind.ORDER, "Put the words in order.", [], 0, "She has lived here since 2010."),
+    ]
+    for order, (kind, prompt, choices, right, accepted) in enumerate(specs):
+        question = Question(quiz=quiz, order=order, kind=kind, prompt=prompt, accepted_answers=accepted,
+                            time_limit_seconds=time_limit)
+        if kind == Kind.PICTURE:
+            question.image.save(f"clock-{quiz.pk}.png", ContentFile(clock(7, 45)), save=False)
+        question.save()
+        for n, text in enumerate(choices):
+            Choice.objects.create(question=question, order=n, text=text, is_correct=n == right)
+    return quiz
+
+
 def open_next_question(session):
     """Press the host's button until the next question is open: past the reveal and the
     leaderboard between two questions (or the end, after the last)."""
