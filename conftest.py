@@ -2,6 +2,7 @@
 when asked. Helpers the tests call live in tests/support/."""
 
 import os
+import weakref
 
 import pytest
 import redis
@@ -88,7 +89,7 @@ def here(monkeypatch, settings):
     def point(redis: RedisServer, broker_url: str | None = None) -> None:
         settings.REDIS_URL = redis.url(0)
         monkeypatch.setattr(clients, "_sync_client", None)
-        monkeypatch.setattr(clients, "_async_clients", {})
+        monkeypatch.setattr(clients, "_async_clients", weakref.WeakKeyDictionary())
         monkeypatch.setenv("CELERY_BROKER_URL", broker_url or redis.url(1))
         monkeypatch.setattr(app, "_pool", None)
         monkeypatch.setattr(app.amqp, "_producer_pool", None)

@@ -70,7 +70,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
         self.outlet = Outlet(self.scope["server_send"], on_stuck=lambda: hub.give_up(room_id, self))
         self.outlet.hold()
         await self.accept()
-        hub.attach(room_id, self)
+        await hub.attach(room_id, self)
         frame = await snapshot()
         if self.outlet.closed:
             return

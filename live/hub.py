@@ -1,6 +1,10 @@
 """Process-level fan-out: each web process receives a room's events once and writes the
 same frame to all of its own sockets in that room.
 
+Each process subscribes to the channels of the rooms it has sockets in, and only those:
+the first socket of a room subscribes, the room's end unsubscribes. So a process hears its
+own sessions' events, whatever the rest of the fleet is doing.
+
 Per-client channel-layer messages cost a Redis round trip and a consumer dispatch per
 client per update; measured here they saturate near 3,300 frames/s. One subscription
 per process and a plain loop over local sockets reach thousands of clients per tick
@@ -31,7 +35,7 @@ from monitoring.logs import event as log_event
 from monitoring.metrics import REGISTRY
 
 from . import metrics, presence
-from .events import CHANNEL_PATTERN, Event, decode
+from .events import Event, channel_for, decode
 from .outlet import Outlet
 from .redis import async_client
 
@@ -58,6 +62,9 @@ class Room:
         self.next_tick = 0.0
         self.ticking = False
         self.label: str | None = None
+        # Set once Redis has confirmed this process's subscription to the room's channel:
+        # a socket's snapshot is read after that, so no event can fall in between.
+        self.subscribed = asyncio.Event()
 
     def mark(self, part: str) -> None:
         """Redraw `part` on the room's next tick."""
@@ -88,6 +95,16 @@ class Room:
                 del self.people[person]
 
 
+SUBSCRIBE_TIMEOUT = 2.0
+LISTEN_POLL_SECONDS = 0.05  # how soon a new room's subscription is sent (and confirmed)
+IDLE_CHANNEL = "elsa:live:idle"
+
+
+def room_of(channel: bytes) -> int | None:
+    tail = channel.rsplit(b":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
 def send_all(clients, slot: str, frame: str) -> None:
     """Offer one frame to each client. Never waits: see `Outlet`."""
     targets = list(clients)
@@ -109,6 +126,7 @@ class Hub:
         self.renderers: dict[str, Renderer] = {}
         self.jobs: list[tuple[float, Job]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
 
     def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
@@ -132,12 +150,20 @@ class Hub:
             for seconds, job in [presence_job, *self.jobs]:
                 loop.create_task(self._run_every(seconds, job))
 
-    def attach(self, room_id: int, client: LiveClient) -> None:
+    async def attach(self, room_id: int, client: LiveClient) -> None:
+        """Join the room, subscribing this process to its channel if it is the first."""
         self._ensure_running()
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id)
+            if room_id in self._subscribed:  # the room ended and came back before we unsubscribed
+                room.subscribed.set()
         room.add(client)
+        if not room.subscribed.is_set():
+            try:
+                await asyncio.wait_for(room.subscribed.wait(), timeout=SUBSCRIBE_TIMEOUT)
+            except TimeoutError:  # Redis is slow or away: the socket goes live anyway
+                log_event(log, "subscribe_slow", session=client.label, level=logging.WARNING, room=room_id)
 
     def detach(self, room_id: int, client: LiveClient) -> None:
         """Idempotent: a consumer detaches when it ends, however it ends."""
@@ -157,12 +183,21 @@ class Hub:
 
     async def _listen(self) -> None:
         while True:
-            pubsub = async_client().pubsub(ignore_subscribe_messages=True)
+            pubsub = async_client().pubsub()
+            self._subscribed = set()
             try:
-                await pubsub.psubscribe(CHANNEL_PATTERN)
-                async for message in pubsub.listen():
-                    if message["type"] == "pmessage":
+                # A channel nobody publishes on keeps the connection in pub/sub mode
+                # while this process has no room.
+                await pubsub.subscribe(IDLE_CHANNEL)
+                while True:
+                    await self._follow_rooms(pubsub)
+                    message = await pubsub.get_message(timeout=LISTEN_POLL_SECONDS)
+                    if message is None:
+                        continue
+                    if message["type"] == "message":
                         self._dispatch(message["channel"], message["data"])
+                    elif message["type"] == "subscribe":
+                        self._confirmed(message["channel"])
             except asyncio.CancelledError:
                 raise
             except (redis.RedisError, OSError):
@@ -178,6 +213,25 @@ class Hub:
                 except Exception:
                     pass
 
+    async def _follow_rooms(self, pubsub) -> None:
+        """Subscribe to the channels of new rooms, unsubscribe from those of ended rooms.
+
+        `_subscribed` changes before each await: a room that comes back while its channel
+        is being dropped waits for the new subscription's confirmation (attach)."""
+        wanted = set(self.rooms)
+        new, ended = wanted - self._subscribed, self._subscribed - wanted
+        self._subscribed = wanted
+        if new:
+            await pubsub.subscribe(*(channel_for(room_id) for room_id in new))
+        if ended:
+            await pubsub.unsubscribe(*(channel_for(room_id) for room_id in ended))
+
+    def _confirmed(self, channel: bytes) -> None:
+        room_id = room_of(channel)
+        room = self.rooms.get(room_id) if room_id is not None else None
+        if room is not None:
+            room.subscribed.set()
+
     def _resync_all(self) -> None:
         """Events may have been missed: every client reconnects and gets a full snapshot."""
         for room in list(self.rooms.values()):
@@ -185,8 +239,10 @@ class Hub:
                 client.outlet.close_later(1012)
 
     def _dispatch(self, channel: bytes, data: bytes) -> None:
-        room = self.rooms.get(int(channel.rsplit(b":", 1)[1]))
-        if room is None:
+        room_id = room_of(channel)
+        room = self.rooms.get(room_id) if room_id is not None else None
+        metrics.live_event(local=room is not None)
+        if room is None:  # a room that ended a moment ago
             return
         item = decode(data)
         if item is None:

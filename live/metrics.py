@@ -24,6 +24,20 @@ tick_seconds = Histogram(
 )
 
 
+live_events = Counter(
+    "elsa_live_events_received",
+    "Live events this process's hub received, by whether it has sockets in the event's room "
+    "(it subscribes per room, so 'no' is only a room that ended a moment ago).",
+    ["for_local_room"],
+    registry=REGISTRY,
+)
+_live_event_children = {True: live_events.labels("yes"), False: live_events.labels("no")}
+
+
+def live_event(*, local: bool) -> None:
+    _live_event_children[local].inc()
+
+
 def frames_written(count: int) -> None:
     if count:
         frames_sent.inc(count)

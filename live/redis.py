@@ -1,13 +1,14 @@
 """Redis clients: one pool per process for sync code, one per event loop for async code."""
 
 import asyncio
+import weakref
 
 import redis
 import redis.asyncio
 from django.conf import settings
 
 _sync_client: redis.Redis | None = None
-_async_clients: dict[int, redis.asyncio.Redis] = {}
+_async_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis] = weakref.WeakKeyDictionary()
 
 
 def sync_client() -> redis.Redis:
@@ -21,13 +22,15 @@ def sync_client() -> redis.Redis:
 
 
 def async_client() -> redis.asyncio.Redis:
-    loop_id = id(asyncio.get_running_loop())
-    client = _async_clients.get(loop_id)
+    # Keyed by the loop itself, weakly: a loop's id can be reused by a later loop once the
+    # first is gone, and a client bound to a dead loop never answers.
+    loop = asyncio.get_running_loop()
+    client = _async_clients.get(loop)
     if client is None:
         # A blocking pool waits for a free connection instead of raising "Too many
-        # connections" when a burst of connects arrives (see DESIGN.md pitfalls).
+        # connections" when a burst of connects arrives (a pitfall met with channels-redis's defaults).
         pool = redis.asyncio.BlockingConnectionPool.from_url(
             settings.REDIS_URL, max_connections=128, timeout=20, socket_connect_timeout=2
         )
-        client = _async_clients[loop_id] = redis.asyncio.Redis(connection_pool=pool)
+        client = _async_clients[loop] = redis.asyncio.Redis(connection_pool=pool)
     return client

@@ -1,6 +1,7 @@
 """Arbitrary messages to every consumer: no unhandled exception, no database write."""
 
 import json
+import time
 
 import pytest
 from asgiref.sync import async_to_sync
@@ -9,6 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from elsa.asgi import application
+from live import presence
+from live.redis import sync_client
 from quizzes import services
 from quizzes.models import Answer, Participant, QuizSession
 from tests.support.communicators import ORIGIN, joined_cookie, staff_cookie
@@ -70,6 +73,10 @@ def fuzz_world():
     participant = Participant.objects.get(session=session)
     services.answer_submit(participant_id=participant.pk, session_id=session.pk,
                            choice_id=session.current_round.question.choices.first().pk)
+    # Bob is connected on another web process and has not answered: the question stays
+    # open (it would close once everyone connected had answered, live/presence.py).
+    bob = services.participant_join(code=session.code, nickname="bob")
+    sync_client().zadd(presence.key(session.pk), {str(bob.pk): time.time() + 3600})
     paths = [
         (f"/ws/play/{session.code}", player_cookie),
         (f"/ws/host/{session.code}", host_cookie),
