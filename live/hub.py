@@ -70,12 +70,16 @@ class Room:
         """Redraw `part` on the room's next tick."""
         self.dirty.add(part)
 
-    def interval(self) -> float:
+    def interval(self, lag: float = 0.0) -> float:
         # Frames per second are clients x ticks, and writing them is the hub's main cost
         # (profiled: ~60% of the web process at 1,000 players). Large rooms tick slower
-        # so a process spends at most about FANOUT_FRAMES_PER_SECOND on one room.
+        # so a process spends at most about FANOUT_FRAMES_PER_SECOND on one room. And when
+        # the event loop runs late (`lag`: the process has more to do than it can), every
+        # room ticks slower still: answers, replies and question changes go first, the
+        # leaderboard catches up (degrade, never collapse).
         budget = settings.ELSA["FANOUT_FRAMES_PER_SECOND"]
-        return min(2.0, max(settings.ELSA["TICK_SECONDS"], len(self.clients) / budget))
+        base = min(2.0, max(settings.ELSA["TICK_SECONDS"], len(self.clients) / budget))
+        return min(MAX_INTERVAL, base * (1 + lag / LAG_ALLOWANCE))
 
     def add(self, client: LiveClient) -> None:
         self.label = self.label or client.label
@@ -96,6 +100,9 @@ class Room:
 
 
 SUBSCRIBE_TIMEOUT = 2.0
+TICK_POLL_SECONDS = 0.02
+LAG_ALLOWANCE = 0.02  # loop lag that doubles every room's tick interval
+MAX_INTERVAL = 5.0
 LISTEN_POLL_SECONDS = 0.05  # how soon a new room's subscription is sent (and confirmed)
 IDLE_CHANNEL = "elsa:live:idle"
 
@@ -127,6 +134,7 @@ class Hub:
         self.jobs: list[tuple[float, Job]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
+        self.lag = 0.0  # how late the event loop runs, smoothed (seconds)
 
     def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
@@ -255,12 +263,16 @@ class Hub:
             # Poll often, tick each room at most once per interval: the first change after
             # a quiet spell goes out at once, a burst is coalesced to one frame per tick.
             # Each room ticks in its own task, so a slow read for one room delays no other.
-            await asyncio.sleep(0.02)
+            # How late the poll wakes measures how busy the loop is (the lag, smoothed).
+            asleep = time.monotonic()
+            await asyncio.sleep(TICK_POLL_SECONDS)
             now = time.monotonic()
+            self.lag = 0.8 * self.lag + 0.2 * max(0.0, now - asleep - TICK_POLL_SECONDS)
+            metrics.loop_lag.set(self.lag)
             for room in list(self.rooms.values()):
                 if room.ticking or now < room.next_tick or not room.dirty:
                     continue
-                room.next_tick = now + room.interval()
+                room.next_tick = now + room.interval(self.lag)
                 room.ticking = True
                 asyncio.get_running_loop().create_task(self.tick(room))
 

@@ -5,7 +5,7 @@ from the hub's rooms (open sockets), so the socket gauge cannot drift from the r
 
 from typing import Callable
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
 from monitoring.metrics import REGISTRY
@@ -23,6 +23,12 @@ tick_seconds = Histogram(
     registry=REGISTRY,
 )
 
+
+loop_lag = Gauge(
+    "elsa_event_loop_lag_seconds",
+    "How late this process's event loop runs (smoothed): when it grows, leaderboards tick slower.",
+    registry=REGISTRY,
+)
 
 live_events = Counter(
     "elsa_live_events_received",

@@ -34,6 +34,8 @@ METRIC_NAMES = [
     "elsa_answers_pending",
     "elsa_scoring_lag_seconds",
     "elsa_database_up",
+    "elsa_event_loop_lag_seconds",
+    "elsa_live_events_received_total",
 ]
 
 
