@@ -11,4 +11,7 @@ urlpatterns = [
     path("host/<code:code>", views.host, name="host"),
     path("host/<code:code>/next", views.host_next, name="host_next"),
     path("qr/<code:code>.svg", views.qr, name="qr"),
+    path("practice/<code:code>", views.practice_page, name="practice"),
+    path("practice/<code:code>/start", views.practice_start, name="practice_start"),
+    path("practice/<code:code>/answer", views.practice_answer, name="practice_answer"),
 ]

@@ -8,9 +8,10 @@ from django.views.decorators.http import require_GET, require_POST
 from leaderboard import board
 from leaderboard import partials as leaderboard_partials
 
-from . import hosting, partials, selectors, services
+from . import hosting, partials, practice, selectors, services
 from .forms import JoinForm
 from .identity import joined_participant_id, remember_participant
+from .models import QuizSession
 
 
 def _session_or_404(code: str):
@@ -102,3 +103,54 @@ def qr(request, code: str):
         return HttpResponse(error.message, status=429, content_type="text/plain")
     url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
     return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
+
+
+def _finished_player(request, code: str):
+    """The participant this browser is in a finished session, or None."""
+    participant_id = joined_participant_id(request.session, code)
+    participant = participant_id and selectors.participant_in(participant_id=participant_id, code=code)
+    if not participant or participant.session.state != QuizSession.State.FINISHED:
+        return None
+    return participant
+
+
+@require_GET
+def practice_page(request, code: str):
+    """The words you missed, with the right answers, and a way to practise them."""
+    participant = _finished_player(request, code)
+    if participant is None:
+        return redirect("quizzes:play", code=code.upper())
+    context = {"session": participant.session, "missed": practice.missed(participant)}
+    return render(request, "quizzes/practice.html", context)
+
+
+@require_POST
+def practice_start(request, code: str):
+    participant = _finished_player(request, code)
+    if participant is None:
+        return HttpResponse(partials.flash("Practice opens when the quiz is over."), status=409)
+    ids = [item.question.pk for item in practice.missed(participant)]
+    practice.keep_queue(request.session, participant.session.code, ids)
+    return _practice_item(request, participant, ids, feedback=None)
+
+
+@require_POST
+def practice_answer(request, code: str):
+    participant = _finished_player(request, code)
+    ids = practice.queue(request.session, participant.session.code) if participant else []
+    raw = request.POST.get("question", "")
+    question = practice.question_in(participant.session, raw) if participant and raw.isdigit() else None
+    if participant is None or question is None or question.pk not in ids:
+        return HttpResponse(partials.flash("That question is not in your practice."), status=400)
+    right = practice.check(question, choice_id=request.POST.get("choice"), text=request.POST.get("text"))
+    ids = practice.after_answer(ids, question.pk, right)
+    practice.keep_queue(request.session, participant.session.code, ids)
+    feedback = {"right": right, "answer": practice.right_answer(question)}
+    return _practice_item(request, participant, ids, feedback=feedback)
+
+
+def _practice_item(request, participant, ids: list[int], *, feedback: dict | None) -> HttpResponse:
+    question = practice.question_in(participant.session, ids[0]) if ids else None
+    context = {"session": participant.session, "question": question, "left": len(ids), "feedback": feedback,
+               "words": practice.scrambled(question) if question is not None else []}
+    return render(request, "quizzes/_practice_item.html", context)
