@@ -5,7 +5,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
-from leaderboard import board
+from leaderboard import live as leaderboard_live
 from leaderboard import partials as leaderboard_partials
 
 from . import hosting, partials, practice, selectors, services
@@ -22,7 +22,9 @@ def _session_or_404(code: str):
 
 
 def _leaderboard_html(session) -> str:
-    return leaderboard_partials.board_html(board.top(session_id=session.pk, limit=settings.ELSA["LEADERBOARD_SIZE"]))
+    return leaderboard_partials.board_html(
+        leaderboard_live.current_board_now(session.pk, settings.ELSA["LEADERBOARD_SIZE"])
+    )
 
 
 @require_GET
