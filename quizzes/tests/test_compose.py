@@ -18,7 +18,6 @@ import yaml
 from tests.support import deploy
 from tests.support.deploy import COMPOSE_PATH, DOCKERFILE_PATH, NGINX_PATH, ROOT, SETTINGS_PATH
 
-
 # What an operator must export before `docker compose up` (compose.yaml's header).
 CALLER = {"POSTGRES_PASSWORD": "a-strong-db-password", "RABBITMQ_PASSWORD": "a-strong-broker-password"}
 
