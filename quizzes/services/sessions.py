@@ -191,11 +191,11 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     question = session.quiz.questions.all()[index]
     now = timezone.now()
     speech = rules.speech_seconds(question.prompt) if question.kind == Kind.LISTEN else 0.0
-    choice_ids = list(question.choices.values_list("pk", flat=True))
+    seed = f"{session.code if session.bot_seed is None else session.bot_seed}:{index}"
+    choice_ids = rules.dealt_choice_order(list(question.choices.values_list("pk", flat=True)), kind=question.kind,
+                                          shuffle=session.shuffle_choices, seed=seed)
     words: list[str] = []
-    rng = random.Random()
-    if session.shuffle_choices:
-        rng.shuffle(choice_ids)
+    rng = random.Random(f"{seed}:words")
     if question.kind == Kind.ORDER:
         words = rules.sentence_words(rules.lines(question.accepted_answers)[0])
         right = list(words)
