@@ -144,9 +144,10 @@ class QuizSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Screens")
     def screens(self, session):
         return format_html(
-            '<a href="{}">host</a> · <a href="{}">live scores</a>',
+            '<a href="{}">host</a> · <a href="{}">live scores</a> · <a href="{}">report</a>',
             reverse("quizzes:host", args=[session.code]),
             reverse("livescore", args=[session.code]),
+            reverse("quizzes:report", args=[session.code]),
         )
 
 
