@@ -4,8 +4,9 @@ from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
 
-from . import hosting, services
+from . import banks, hosting, services
 from .models import MAX_CHOICES, MIN_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession
 
 CHOICE_FIELDS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
@@ -94,7 +95,11 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
+class QuizAdmin(ImportExportMixin, admin.ModelAdmin):
+    # Question banks: import and export as CSV, XLSX, JSON (quizzes/banks.py).
+    resource_classes = [banks.QuestionBankResource]
+    formats = list(banks.FORMATS.values())
+    import_template_name = "quizzes/bank_import.html"
     list_display = ["title", "question_count", "created_at"]
     search_fields = ["title"]
     inlines = [QuestionInline]

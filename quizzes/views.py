@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from leaderboard import board
 from leaderboard import partials as leaderboard_partials
 
-from . import hosting, partials, practice, reports, selectors, services
+from . import banks, hosting, partials, practice, reports, selectors, services
 from .forms import JoinForm
 from .identity import joined_participant_id, remember_participant
 from .models import QuizSession
@@ -183,4 +183,15 @@ def report_download(request, code: str, file_format: str):
     else:
         response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{reports.report_filename(report, file_format)}"'
+    return response
+
+
+@staff_member_required
+@require_GET
+def bank_template(request, file_format: str):
+    """A question bank file to start from: one question of each kind (quizzes/banks.py)."""
+    banks.template_picture_stored()
+    format_ = banks.FORMATS[file_format]()
+    response = HttpResponse(format_.export_data(banks.template_dataset()), content_type=format_.get_content_type())
+    response["Content-Disposition"] = f'attachment; filename="question-bank-template.{file_format}"'
     return response
