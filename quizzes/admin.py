@@ -156,8 +156,24 @@ class QuizSessionAdmin(admin.ModelAdmin):
         )
 
 
+class AnswerInline(admin.TabularInline):
+    """A player's answers, read-only: the ledger the scores and the report come from."""
+
+    model = Answer
+    fields = readonly_fields = ["round", "choice", "text", "received_at", "is_correct", "typo", "points", "streak"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
+    inlines = [AnswerInline]
     list_display = ["nickname", "session", "score", "is_bot", "joined_at"]
     list_filter = ["is_bot"]
     search_fields = ["nickname", "session__code"]

@@ -16,6 +16,9 @@ import tablib
 from .models import STANDING_ORDER, Answer, Question, QuizSession
 
 NOT_SCORED = "not scored"
+# A cell starting with one of these is a formula to a spreadsheet. Nicknames and typed
+# answers are the players' own text: in a download they stay text (OWASP's CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -113,6 +116,17 @@ QUESTION_HEADERS = ("question", "prompt", "kind", "answered", "right", "share ri
 PLAYER_HEADERS = ("player", "score", "answered", "right", "accuracy %")
 
 
+def as_text(value: object) -> object:
+    """A value for a spreadsheet cell: text that a spreadsheet would run is quoted."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _safe_row(values: tuple) -> tuple:
+    return tuple(as_text(value) for value in values)
+
+
 def right_label(cell: Cell) -> str:
     if cell.correct is None:
         return NOT_SCORED
@@ -128,9 +142,9 @@ def answers_sheet(report: SessionReport) -> tablib.Dataset:
         for question, cell in zip(report.questions, player.cells):
             fixed = (player.nickname, question.number, question.prompt, kinds.get(question.kind, question.kind))
             if cell is None:
-                sheet.append((*fixed, "", "no", 0, ""))
+                sheet.append(_safe_row((*fixed, "", "no", 0, "")))
             else:
-                sheet.append((*fixed, cell.answer, right_label(cell), cell.points, cell.seconds))
+                sheet.append(_safe_row((*fixed, cell.answer, right_label(cell), cell.points, cell.seconds)))
     return sheet
 
 
@@ -139,14 +153,15 @@ def questions_sheet(report: SessionReport) -> tablib.Dataset:
     sheet = tablib.Dataset(headers=QUESTION_HEADERS, title="Hardest questions")
     kinds = dict(Question.Kind.choices)
     for q in report.hardest:
-        sheet.append((q.number, q.prompt, kinds.get(q.kind, q.kind), q.answered, q.right, percent(q.share_right)))
+        sheet.append(_safe_row((q.number, q.prompt, kinds.get(q.kind, q.kind), q.answered, q.right,
+                                percent(q.share_right))))
     return sheet
 
 
 def players_sheet(report: SessionReport) -> tablib.Dataset:
     sheet = tablib.Dataset(headers=PLAYER_HEADERS, title="Players")
     for p in report.players:
-        sheet.append((p.nickname, p.score, p.answered, p.right, percent(p.accuracy)))
+        sheet.append(_safe_row((p.nickname, p.score, p.answered, p.right, percent(p.accuracy))))
     return sheet
 
 

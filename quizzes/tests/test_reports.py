@@ -196,3 +196,29 @@ def test_the_admins_session_list_links_to_the_report(played, client):
     client.force_login(User.objects.create_superuser("boss", password="a-long-pass"))
     page = client.get(reverse("admin:quizzes_quizsession_changelist")).content.decode()
     assert reverse("quizzes:report", args=[played.code]) in page
+
+
+def test_answers_that_a_spreadsheet_would_run_stay_text_in_the_downloads(client):
+    session = services.session_create(quiz=make_quiz_of_every_kind(), scores_live=False, auto_advance=False)
+    player = services.participant_join(code=session.code, nickname="-ann")
+    session = open_next_question(session)
+    session = open_next_question(open_next_question(session))  # the typed question
+    assert session.current_round.question.kind == Kind.TYPED
+    services.answer_submit(participant_id=player.pk, session_id=session.pk, text='=HYPERLINK("http://x","y")')
+    services.session_next(session_id=session.pk)
+    client.force_login(make_host())
+    rows = list(csv.DictReader(io.StringIO(
+        client.get(reverse("quizzes:report_csv", args=[session.code])).content.decode())))
+    typed = next(row for row in rows if row["question"] == "3")
+    assert typed["answer"] == "'=HYPERLINK(\"http://x\",\"y\")" and typed["player"] == "'-ann"
+    book = openpyxl.load_workbook(io.BytesIO(client.get(reverse("quizzes:report_xlsx", args=[session.code])).content))
+    cells = [cell for row in book["Answers"].iter_rows() for cell in row]
+    assert not any(cell.data_type == "f" for cell in cells)
+    assert "'=HYPERLINK(\"http://x\",\"y\")" in [cell.value for cell in cells]
+
+
+def test_the_admin_shows_a_players_answers_read_only(played, client):
+    client.force_login(User.objects.create_superuser("boss", password="a-long-pass"))
+    ann = Participant.objects.get(session=played, nickname="ann")
+    page = client.get(reverse("admin:quizzes_participant_change", args=[ann.pk])).content.decode()
+    assert "bougth" in page and 'name="answers-0-points"' not in page
