@@ -100,6 +100,7 @@ class QuizAdmin(ImportExportMixin, admin.ModelAdmin):
     resource_classes = [banks.QuestionBankResource]
     formats = list(banks.FORMATS.values())
     import_template_name = "quizzes/bank_import.html"
+    tmp_storage_class = banks.UploadAwaitingConfirmation
     list_display = ["title", "question_count", "created_at"]
     search_fields = ["title"]
     inlines = [QuestionInline]

@@ -18,6 +18,8 @@ same rules as in the admin and at a session's start (quizzes/services/questions.
 is imported whole or not at all: one transaction, rolled back on any error, each error
 naming its row (1 = the first row under the headers) and column."""
 
+from uuid import uuid4
+
 import tablib
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -25,7 +27,11 @@ from django.core.files.storage import default_storage
 from import_export import resources
 from import_export.fields import Field
 from import_export.formats import base_formats
+from import_export.resources import Diff
 from import_export.results import Result
+from import_export.tmp_storages import BaseStorage
+
+from live.redis import sync_client
 
 from . import rules, services
 from .models import MAX_CHOICES, Choice, Question, Quiz
@@ -86,6 +92,22 @@ def _items(value: object) -> list[str]:
     return [item.strip() for line in _text(value).splitlines() for item in line.split(SEPARATOR)]
 
 
+class BankDiff(Diff):
+    """The admin's preview of a row: the question's values as a bank file has them."""
+
+    def __init__(self, resource, instance, new):
+        super().__init__(resource, instance, new)
+        self.left = self._row(resource, instance)
+
+    def compare_with(self, resource, instance):
+        self.right = self._row(resource, instance)
+
+    @staticmethod
+    def _row(resource, instance) -> list:
+        row = resource.question_row(instance)
+        return [row[field.column_name] for field in resource.get_import_fields()]
+
+
 class QuestionBankResource(resources.ModelResource):
     """One question per row (quizzes/banks.py says which columns mean what)."""
 
@@ -119,6 +141,9 @@ class QuestionBankResource(resources.ModelResource):
         import_id_fields: list[str] = []
         clean_model_instances = True
         use_transactions = True
+
+    def get_diff_class(self):
+        return BankDiff
 
     # Export
 
@@ -323,6 +348,29 @@ class QuestionBankResource(resources.ModelResource):
         images += [""] * (len(filled) - len(images))
         return [services.ChoiceSpec(text=text, is_correct=n == correct, image=image)
                 for n, (text, image) in enumerate(zip(filled, images), start=1)]
+
+
+class UploadAwaitingConfirmation(BaseStorage):
+    """Where the admin keeps an uploaded bank file between its dry run and the
+    confirmation: in Redis for an hour, since the confirmation may reach another web
+    replica than the upload did (django-import-export's default is the process's /tmp)."""
+
+    PREFIX = "elsa:bank-upload:"
+    LIFETIME_SECONDS = 3600
+
+    def save(self, data):
+        self.name = self.name or uuid4().hex
+        raw = data if isinstance(data, bytes) else data.encode(self.encoding or "utf-8")
+        sync_client().set(self.PREFIX + self.name, raw, ex=self.LIFETIME_SECONDS)
+
+    def read(self):
+        raw = sync_client().get(self.PREFIX + str(self.name))
+        if raw is None:
+            raise BankError("The uploaded file is no longer kept (after an hour); upload it again.")
+        return raw if "b" in self.read_mode else raw.decode(self.encoding or "utf-8")
+
+    def remove(self):
+        sync_client().delete(self.PREFIX + str(self.name))
 
 
 def read_bank(data: bytes, file_format: str) -> tablib.Dataset:

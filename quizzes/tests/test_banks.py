@@ -271,3 +271,18 @@ def test_the_admin_exports_the_quizzes_as_a_bank(admin_client):
     assert response.status_code == 200, response.content[:2000]
     exported = tablib.Dataset().load(response.content.decode("utf-8-sig"), format="csv")
     assert exported.headers == banks.COLUMNS and len(exported) == quiz.questions.count()
+
+
+def test_an_upload_awaits_its_confirmation_in_redis_for_any_replica_and_then_goes():
+    kept = banks.UploadAwaitingConfirmation(encoding="utf-8-sig", read_mode="r")
+    kept.save("quiz,number\n".encode("utf-8-sig"))
+    elsewhere = banks.UploadAwaitingConfirmation(name=kept.name, encoding="utf-8-sig", read_mode="r")
+    assert elsewhere.read() == "quiz,number\n"
+    elsewhere.remove()
+    with pytest.raises(banks.BankError):
+        elsewhere.read()
+
+
+def test_the_admins_preview_shows_each_rows_choices(admin_client):
+    page = _admin_import(admin_client, csv_of(template_rows())).content.decode()
+    assert "A quarter to eight" in page and "Make it quieter." in page
