@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from quizzes import banks, services
 from quizzes.models import Choice, Question, Quiz
+from quizzes.sample import load_sample_quiz
 from quizzes.sample_pictures import clock
 from tests.support.quizzes import make_quiz_of_every_kind
 
@@ -286,3 +287,12 @@ def test_an_upload_awaits_its_confirmation_in_redis_for_any_replica_and_then_goe
 def test_the_admins_preview_shows_each_rows_choices(admin_client):
     page = _admin_import(admin_client, csv_of(template_rows())).content.decode()
     assert "A quarter to eight" in page and "Make it quieter." in page
+
+
+def test_the_sample_quiz_goes_out_and_comes_back_whole():
+    quiz = load_sample_quiz()
+    before = snapshot(quiz)
+    data = banks.bank_export(quizzes=Quiz.objects.filter(pk=quiz.pk), file_format="xlsx")
+    quiz.delete()
+    assert banks.import_problems(banks.bank_import(data=data, file_format="xlsx")) == []
+    assert snapshot(Quiz.objects.get()) == before
