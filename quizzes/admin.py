@@ -4,8 +4,9 @@ from django.db.models import Count
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html
+from import_export.admin import ImportExportMixin
 
-from . import hosting, services
+from . import banks, hosting, services
 from .models import MAX_CHOICES, MIN_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession
 
 CHOICE_FIELDS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
@@ -94,7 +95,12 @@ class QuestionInline(admin.StackedInline):
 
 
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
+class QuizAdmin(ImportExportMixin, admin.ModelAdmin):
+    # Question banks: import and export as CSV, XLSX, JSON (quizzes/banks.py).
+    resource_classes = [banks.QuestionBankResource]
+    formats = list(banks.FORMATS.values())
+    import_template_name = "quizzes/bank_import.html"
+    tmp_storage_class = banks.UploadAwaitingConfirmation
     list_display = ["title", "question_count", "created_at"]
     search_fields = ["title"]
     inlines = [QuestionInline]
@@ -144,14 +150,31 @@ class QuizSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Screens")
     def screens(self, session):
         return format_html(
-            '<a href="{}">host</a> · <a href="{}">live scores</a>',
+            '<a href="{}">host</a> · <a href="{}">live scores</a> · <a href="{}">report</a>',
             reverse("quizzes:host", args=[session.code]),
             reverse("livescore", args=[session.code]),
+            reverse("quizzes:report", args=[session.code]),
         )
+
+
+class AnswerInline(admin.TabularInline):
+    """A player's answers, read-only: the ledger the scores and the report come from."""
+
+    model = Answer
+    fields = readonly_fields = ["round", "choice", "text", "received_at", "is_correct", "typo", "points", "streak"]
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Participant)
 class ParticipantAdmin(admin.ModelAdmin):
+    inlines = [AnswerInline]
     list_display = ["nickname", "session", "score", "is_bot", "joined_at"]
     list_filter = ["is_bot"]
     search_fields = ["nickname", "session__code"]

@@ -5,13 +5,19 @@ commit."""
 from ..errors import AnswerRefused, HostError, JoinError, QuizError
 from .answers import answer_submit
 from .joining import clean_code, join_attempt_allowed, participant_join, session_for_visitor
+from .questions import (
+    ChoiceSpec,
+    choice_texts_problems,
+    question_choices_set,
+    question_problems,
+    question_problems_by_field,
+)
 from .scoring import answers_score_pending, schedule_scoring, score_all_pending
 from .sessions import (
     close_grace,
     leaderboard_rebuild,
     new_join_code,
     participant_kick,
-    question_problems,
     quiz_problems,
     round_close,
     session_advance,
@@ -30,4 +36,5 @@ __all__ = [
     "close_grace", "leaderboard_rebuild", "new_join_code", "participant_kick", "question_problems", "quiz_problems",
     "round_close", "session_advance", "session_configure", "session_create", "session_next", "sessions_move_on",
     "sweep",
+    "ChoiceSpec", "choice_texts_problems", "question_choices_set", "question_problems_by_field",
 ]
