@@ -10,7 +10,7 @@ from leaderboard import live as leaderboard_live
 from leaderboard import partials as leaderboard_partials
 
 from . import banks, hosting, partials, practice, reports, selectors, services
-from .forms import JoinForm
+from .forms import HostOptionsForm, JoinForm, KickForm
 from .identity import joined_participant_id, remember_participant
 from .models import QuizSession
 
@@ -197,3 +197,43 @@ def bank_template(request, file_format: str):
     response = HttpResponse(format_.export_data(banks.template_dataset()), content_type=format_.get_content_type())
     response["Content-Disposition"] = f'attachment; filename="question-bank-template.{file_format}"'
     return response
+
+
+def _controlled_session(request, code: str):
+    """The session named in a host control's URL, if this user controls it: else a refusal."""
+    session = _session_or_404(code)
+    if not hosting.may_control(request.user, session):
+        return session, HttpResponse(partials.flash("Only this session's host can change it."), status=403)
+    return session, None
+
+
+@staff_member_required
+@require_POST
+def host_options(request, code: str):
+    session, refused = _controlled_session(request, code)
+    if refused:
+        return refused
+    form = HostOptionsForm(request.POST)
+    if not form.is_valid() or not form.changes():
+        return HttpResponse(partials.flash("That is not a choice the host screen offers."), status=400)
+    try:
+        services.session_configure(session_id=session.pk, **form.changes())
+    except services.HostError as error:
+        return HttpResponse(partials.flash(error.message), status=409)
+    return HttpResponse(status=204)
+
+
+@staff_member_required
+@require_POST
+def host_kick(request, code: str):
+    session, refused = _controlled_session(request, code)
+    if refused:
+        return refused
+    form = KickForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(partials.flash("Choose a player to remove."), status=400)
+    try:
+        services.participant_kick(session_id=session.pk, participant_id=form.cleaned_data["participant"])
+    except services.HostError as error:
+        return HttpResponse(partials.flash(error.message), status=409)
+    return HttpResponse(status=204)
