@@ -205,7 +205,7 @@ def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here
     room_players = [services.participant_join(code=room.code, nickname=f"Player number {n:03} long!")
                     for n in range(400)]
     other_players = [services.participant_join(code=other.code, nickname=f"Other player {n:03} long!!")
-                     for n in range(60)]
+                     for n in range(80)]
     services.session_next(session_id=room.pk)
     services.session_next(session_id=other.pk)
 
@@ -228,7 +228,9 @@ def test_k_a_client_that_never_reads_delays_no_one_else_and_is_dropped(rig, here
     right_room, right_other = correct_choice(room), correct_choice(other)
     started = time.monotonic()
     dropped_at = None
-    for n in range(150):  # answers flow for about 20 s in both sessions
+    for n in range(240):  # answers flow for about 20 s in both sessions, and until the drop
+        if n >= 150 and dropped_at is not None:
+            break
         services.answer_submit(participant_id=room_players[n].pk, session_id=room.pk, choice_id=right_room.pk)
         if n % 3 == 0:
             services.answer_submit(participant_id=other_players[n // 3].pk, session_id=other.pk,
