@@ -4,6 +4,13 @@ commit."""
 
 from ..errors import AnswerRefused, HostError, JoinError, QuizError
 from .answers import answer_submit
+from .authoring import (
+    draft_problems,
+    question_next_number,
+    question_problems,
+    questions_renumber,
+    quiz_duplicate,
+)
 from .joining import clean_code, join_attempt_allowed, participant_join, session_for_visitor
 from .scoring import answers_score_pending, schedule_scoring, score_all_pending
 from .sessions import (
@@ -11,7 +18,6 @@ from .sessions import (
     leaderboard_rebuild,
     new_join_code,
     participant_kick,
-    question_problems,
     quiz_problems,
     round_close,
     session_advance,
@@ -25,9 +31,10 @@ from .sweep import sweep
 __all__ = [
     "AnswerRefused", "HostError", "JoinError", "QuizError",
     "answer_submit",
+    "draft_problems", "question_next_number", "question_problems", "questions_renumber", "quiz_duplicate",
     "clean_code", "join_attempt_allowed", "participant_join", "session_for_visitor",
     "answers_score_pending", "schedule_scoring", "score_all_pending",
-    "close_grace", "leaderboard_rebuild", "new_join_code", "participant_kick", "question_problems", "quiz_problems",
+    "close_grace", "leaderboard_rebuild", "new_join_code", "participant_kick", "quiz_problems",
     "round_close", "session_advance", "session_configure", "session_create", "session_next", "sessions_move_on",
     "sweep",
 ]

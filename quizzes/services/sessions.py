@@ -27,13 +27,13 @@ from monitoring.logs import event as log_event
 from .. import events, rules
 from ..errors import HostError
 from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Answer, Participant, Question, Quiz, QuizSession, Round
+from .authoring import question_problems
 from .queue import enqueue
 from .scoring import answers_score_pending
 
 log = logging.getLogger(__name__)
 State = QuizSession.State
 Kind = Question.Kind
-CHOICE_KINDS = {Kind.CHOICE, Kind.TRUE_FALSE, Kind.LISTEN, Kind.PICTURE}
 
 
 def new_join_code() -> str:
@@ -49,27 +49,6 @@ def quiz_problems(quiz: Quiz) -> list[str]:
     for number, question in enumerate(questions, start=1):
         problems += [f"Question {number}: {problem}" for problem in question_problems(question)]
     return problems
-
-
-def question_problems(question: Question) -> list[str]:
-    """What a question lacks to be asked, by its kind."""
-    if question.kind in CHOICE_KINDS:
-        choices = list(question.choices.all())
-        problems = []
-        wanted = (2, 2) if question.kind == Kind.TRUE_FALSE else (2, 6)
-        if not wanted[0] <= len(choices) <= wanted[1]:
-            problems.append("it needs 2 choices." if wanted[0] == wanted[1] else "it needs 2 to 6 choices.")
-        if sum(c.is_correct for c in choices) != 1:
-            problems.append("it needs exactly one correct choice.")
-        if question.kind == Kind.PICTURE and not (question.image or all(c.image for c in choices)):
-            problems.append("it needs a picture, on the question or on every choice.")
-        return problems
-    if not rules.lines(question.accepted_answers):
-        return ["it needs at least one accepted answer." if question.kind == Kind.TYPED
-                else "it needs the right sentence."]
-    if question.kind == Kind.ORDER and len(rules.sentence_words(rules.lines(question.accepted_answers)[0])) < 2:
-        return ["its sentence needs two words or more."]
-    return []
 
 
 def session_create(
