@@ -69,7 +69,7 @@ class QuestionForm(forms.ModelForm):
 class ChoiceForm(forms.ModelForm):
     class Meta:
         model = Choice
-        fields = ["text", "image", "is_correct"]
+        fields = ["text", "is_correct", "image"]
         labels = {"text": "Choice", "image": "Picture (optional)", "is_correct": "Correct"}
 
     def clean_image(self):
@@ -116,7 +116,7 @@ class ChoiceInline(admin.TabularInline):
     model = Choice
     form = ChoiceForm
     formset = ChoiceFormSet
-    fields = ["text", "image", "is_correct"]
+    fields = ["text", "is_correct", "image"]
     max_num = MAX_CHOICES
     # The question editor's script shows the choices only for the kinds that have them.
     classes = ["kind-choice", "kind-true_false", "kind-listen", "kind-picture"]
@@ -149,6 +149,11 @@ class QuestionAdmin(admin.ModelAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         return ["quiz"] if obj is not None else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The editor and its phone preview need the width the admin's side menu takes.
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)

@@ -1,6 +1,7 @@
 // The admin's question editor: the fields of the chosen kind only, one correct choice at a
 // time, and a true-or-false question starts with its two choices.
-(function () {
+// Loaded in the head by the admin's form media: it waits for the page.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var kind = document.getElementById("id_kind");
   if (!kind) return;
@@ -39,4 +40,4 @@
     for (var i = 0; i < boxes.length; i++) if (boxes[i] !== box) boxes[i].checked = false;
   });
   show();
-})();
+});

@@ -1,6 +1,7 @@
 // The quiz's list of questions: drag a row to move the question; the numbers follow the
 // rows, and saving the quiz keeps them. Typing a number does the same without a mouse.
-(function () {
+// Loaded in the head by the admin's form media: it waits for the page.
+document.addEventListener("DOMContentLoaded", function () {
   "use strict";
   var body = document.querySelector("#questions-group tbody");
   if (!body) return;
@@ -41,4 +42,4 @@
     dragged = null;
     renumber();
   });
-})();
+});
