@@ -62,6 +62,11 @@ class QuestionForm(forms.ModelForm):
                   "typo_penalty_percent", "ignore_accents", "time_limit_seconds", "points", "speed_points"]
         labels = {"image": "Picture", "typo_penalty_percent": "Typo penalty (%)"}
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:  # its place, whatever numbers older questions were saved with
+            self.initial["order"] = authoring.question_place(self.instance)
+
     def clean_image(self):
         return _checked_picture(self.cleaned_data.get("image"))
 
@@ -182,8 +187,12 @@ class QuestionAdmin(admin.ModelAdmin):
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)
-        moved = {form.instance.pk} if not change or "order" in form.changed_data else set()
-        services.questions_renumber(quiz_id=form.instance.quiz_id, moved=moved)
+        question = form.instance
+        if not change or "order" in form.changed_data:
+            services.questions_renumber(quiz_id=question.quiz_id, numbers={question.pk: question.order},
+                                        moved={question.pk})
+        else:
+            services.questions_renumber(quiz_id=question.quiz_id)
 
     def _back_to_quiz(self, request, obj, response):
         if "_addanother" in request.POST:
@@ -244,12 +253,21 @@ class QuestionRowForm(forms.ModelForm):
         fields = ["order"]
 
 
+class QuestionRowFormSet(BaseInlineFormSet):
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if i < self.initial_form_count():  # its place, whatever numbers older questions were saved with
+            form.initial["order"] = i + 1
+        return form
+
+
 class QuestionListInline(admin.TabularInline):
     """The quiz's questions, one row each: renumber them here (or drag the rows), open one
     to edit it. Questions are added on their own page, which has the choices."""
 
     model = Question
     form = QuestionRowForm
+    formset = QuestionRowFormSet
     fields = ["order", "edit_link", "kind", "answer_summary"]
     readonly_fields = ["edit_link", "kind", "answer_summary"]
     extra = 0
@@ -319,8 +337,10 @@ class QuizAdmin(admin.ModelAdmin):
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)
         if formset.model is Question:
-            moved = {f.instance.pk for f in formset.forms if f.instance.pk and "order" in f.changed_data}
-            services.questions_renumber(quiz_id=form.instance.pk, moved=moved)
+            kept = [f for f in formset.forms if f.instance.pk and f not in formset.deleted_forms]
+            services.questions_renumber(quiz_id=form.instance.pk,
+                                        numbers={f.instance.pk: f.cleaned_data["order"] for f in kept},
+                                        moved={f.instance.pk for f in kept if "order" in f.changed_data})
 
     def get_urls(self):
         return [

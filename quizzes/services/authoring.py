@@ -2,11 +2,10 @@
 questions' numbers, and copying a quiz. The admin checks drafts with these rules before it
 saves anything; a session refuses to start on a quiz that breaks them (sessions.py)."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import NamedTuple
 
 from django.db import transaction
-from django.db.models import Max
 
 from .. import rules
 from ..models import MAX_CHOICES, MIN_CHOICES, Answer, Choice, Question, Quiz
@@ -101,22 +100,29 @@ def picture_problems(upload) -> list[str]:
 
 def question_next_number(*, quiz_id: int) -> int:
     """The number a new question of the quiz takes: after the last."""
-    return (Question.objects.filter(quiz_id=quiz_id).aggregate(last=Max("order"))["last"] or 0) + 1
+    return Question.objects.filter(quiz_id=quiz_id).count() + 1
 
 
-def questions_renumber(*, quiz_id: int, moved: Collection[int] = ()) -> None:
-    """Number the quiz's questions 1, 2, 3… in their order. A question just given its
-    number (`moved`) goes before another that has the same one: moving question 5 to 2
-    puts it second and the old second third."""
+def questions_renumber(*, quiz_id: int, numbers: Mapping[int, int] | None = None, moved: Collection[int] = ()) -> None:
+    """Number the quiz's questions 1, 2, 3… Each keeps its place, unless `numbers` gives
+    it a new one (question id: number). A question just given its number (`moved`) goes
+    before another with the same: moving question 5 to 2 puts it second, the old second third."""
+    numbers = numbers or {}
     with transaction.atomic():
-        questions = list(Question.objects.select_for_update().filter(quiz_id=quiz_id))
-        questions.sort(key=lambda q: (q.order, q.pk not in moved, q.pk))
+        questions = list(Question.objects.select_for_update().filter(quiz_id=quiz_id).order_by("order", "pk"))
+        wanted = {q.pk: numbers.get(q.pk, place) for place, q in enumerate(questions, start=1)}
+        questions.sort(key=lambda q: (wanted[q.pk], q.pk not in moved, q.pk))
         changed = []
         for number, question in enumerate(questions, start=1):
             if question.order != number:
                 question.order = number
                 changed.append(question)
         Question.objects.bulk_update(changed, ["order"])
+
+
+def question_place(question: Question) -> int:
+    """The question's number as the quiz asks it: its place, counted from 1."""
+    return list(Question.objects.filter(quiz_id=question.quiz_id).values_list("pk", flat=True)).index(question.pk) + 1
 
 
 def quiz_duplicate(*, quiz: Quiz) -> Quiz:

@@ -251,16 +251,16 @@ def quiz_change_form(quiz, numbers: dict, deleted=()):
 
 
 def test_the_quiz_page_lists_its_questions_and_renumbers_them(staff):
-    quiz = make_quiz(questions=4)
-    services.questions_renumber(quiz_id=quiz.pk)
-    assert list(quiz.questions.values_list("order", flat=True)) == [1, 2, 3, 4]
+    quiz = make_quiz(questions=4)  # saved with numbers 0..3, as older quizzes were
     page = staff.get(f"/admin/quizzes/quiz/{quiz.pk}/change/").content.decode()
     first = quiz.questions.first()
     assert f'href="/admin/quizzes/question/{first.pk}/change/">Question 1?</a>' in page
     assert "Multiple choice" in page and "js/question-order.js" in page
+    assert re.findall(r'name="questions-\d-order" value="(\d+)"', page) == ["1", "2", "3", "4"]
 
     # Question 4 moved to number 1 (typed, or dragged): it goes first, the others follow.
-    response = staff.post(f"/admin/quizzes/quiz/{quiz.pk}/change/", quiz_change_form(quiz, {"Question 4?": 1}))
+    places = {"Question 1?": 1, "Question 2?": 2, "Question 3?": 3, "Question 4?": 1}
+    response = staff.post(f"/admin/quizzes/quiz/{quiz.pk}/change/", quiz_change_form(quiz, places))
     assert response.status_code == 302, errors(response)
     assert list(quiz.questions.values_list("prompt", "order")) == [
         ("Question 4?", 1), ("Question 1?", 2), ("Question 2?", 3), ("Question 3?", 4)]
@@ -271,6 +271,19 @@ def test_the_quiz_page_lists_its_questions_and_renumbers_them(staff):
     assert response.status_code == 302, errors(response)
     assert list(quiz.questions.values_list("prompt", "order")) == [
         ("Question 4?", 1), ("Question 3?", 2), ("Question 1?", 3)]
+
+
+def test_a_question_s_number_is_its_place_even_in_a_quiz_saved_with_other_numbers(staff):
+    quiz = make_quiz(questions=3)  # numbers 0..2
+    third = quiz.questions.last()
+    page = staff.get(f"/admin/quizzes/question/{third.pk}/change/").content.decode()
+    assert 'name="order" value="3"' in page and "Question 3</div>" in page.replace("\n", "")
+    response = staff.post(f"/admin/quizzes/question/{third.pk}/change/", change_form(third, order="1"))
+    assert response.status_code == 302, errors(response)
+    assert list(quiz.questions.values_list("prompt", "order")) == [
+        ("Question 3?", 1), ("Question 1?", 2), ("Question 2?", 3)]
+    add_page = staff.get(f"/admin/quizzes/question/add/?quiz={quiz.pk}").content.decode()
+    assert 'name="order" value="4"' in add_page
 
 
 def test_the_preview_shows_the_question_as_a_phone_does_without_the_answer(staff):
@@ -327,6 +340,10 @@ def test_staff_who_may_not_host_get_no_start_button(client):
     assert "/start/" not in client.get(f"/admin/quizzes/quiz/{quiz.pk}/change/").content.decode()
     assert client.post(f"/admin/quizzes/quiz/{quiz.pk}/start/").status_code == 403
     assert not QuizSession.objects.exists()
+    # Nor may they copy a quiz without the right to add one.
+    assert "/duplicate/" not in client.get(f"/admin/quizzes/quiz/{quiz.pk}/change/").content.decode()
+    assert client.post(f"/admin/quizzes/quiz/{quiz.pk}/duplicate/").status_code == 403
+    assert Quiz.objects.count() == 1
 
 
 def test_duplicating_a_quiz_copies_its_questions_and_choices_and_shares_its_pictures():

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 
 from quizzes import services
 from quizzes.models import Question
-from tests.support.quizzes import make_quiz
+from tests.support.quizzes import make_quiz, make_quiz_of_every_kind
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
@@ -64,3 +64,25 @@ def test_a_teacher_builds_orders_and_previews_questions(live_server_url, browser
     assert page.locator(".phone-preview iframe").bounding_box()["width"] == pytest.approx(406, abs=1)  # 390 + border
     assert frame.locator("body").evaluate("b => b.clientWidth") == 390
     screenshots(page, "admin-question")
+
+
+def test_each_kind_shows_its_own_fields_and_a_picture_in_its_preview(live_server_url, browser, screenshots):
+    User.objects.create_superuser("teacher", "t@example.com", "a-long-pass")
+    quiz = make_quiz_of_every_kind()
+    page = browser.new_context(**LAPTOP).new_page()
+    typed = quiz.questions.get(kind="typed")
+    page.goto(f"{live_server_url}/admin/login/?next=/admin/quizzes/question/{typed.pk}/change/")
+    page.fill("#id_username", "teacher")
+    page.fill("#id_password", "a-long-pass")
+    page.click("input[type=submit]")
+    page.wait_for_selector("#id_accepted_answers")
+    assert page.locator("#id_typo_tolerance").is_visible() and page.locator("#choices-group fieldset").is_hidden()
+    screenshots(page, "admin-question-typed")
+
+    pictured = quiz.questions.get(kind="picture")
+    page.goto(f"{live_server_url}/admin/quizzes/question/{pictured.pk}/change/")
+    assert page.locator("#id_accepted_answers").is_hidden() and page.locator("#choices-group fieldset").is_visible()
+    assert page.locator("#id_typo_tolerance").is_hidden()
+    frame = page.frame_locator(".phone-preview iframe")
+    frame.locator("#stage button.choice").first.wait_for()
+    screenshots(page, "admin-question-picture")
