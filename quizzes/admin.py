@@ -129,6 +129,24 @@ class ChoiceInline(admin.TabularInline):
     def get_extra(self, request, obj=None, **kwargs):
         return 4 if obj is None or not obj.choices.exists() else 0
 
+    # Choices are part of their question: whoever may edit questions edits their choices,
+    # so a question is never saved without the check of its choices.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("quizzes.view_question") or self._may_edit(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    @staticmethod
+    def _may_edit(request) -> bool:
+        return request.user.has_perm("quizzes.add_question") or request.user.has_perm("quizzes.change_question")
+
 
 @admin.register(Question)
 class QuestionAdmin(admin.ModelAdmin):

@@ -424,3 +424,17 @@ def test_a_host_may_start_a_session_from_the_list(client):
     response = client.post(f"/admin/quizzes/quiz/{quiz.pk}/start/")
     session = QuizSession.objects.get()
     assert response["Location"] == f"/host/{session.code}" and session.host == host
+
+
+def test_staff_who_may_edit_questions_edit_their_choices_with_the_same_checks(client, quiz):
+    teacher = User.objects.create_user("teacher", password="pw", is_staff=True)
+    teacher.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_quiz", "add_question", "change_question", "view_question"]))
+    client.force_login(teacher)
+    assert 'name="choices-0-is_correct"' in client.get(f"/admin/quizzes/question/add/?quiz={quiz.pk}").content.decode()
+    response = add_question(client, quiz, choices=[("only one", True)])
+    assert response.status_code == 200 and "It needs 2 to 6 choices." in response.content.decode()
+    assert not Question.objects.exists()
+    response = add_question(client, quiz, choices=[("small", False), ("large", True)])
+    assert response.status_code == 302, errors(response)
+    assert Choice.objects.count() == 2

@@ -65,6 +65,15 @@ def test_a_teacher_builds_orders_and_previews_questions(live_server_url, browser
     assert frame.locator("body").evaluate("b => b.clientWidth") == 390
     screenshots(page, "admin-question")
 
+    # The list of quizzes: a Start button on each; it opens the host screen.
+    page.goto(f"{live_server_url}/admin/quizzes/quiz/")
+    start = page.locator(f"button[formaction='/admin/quizzes/quiz/{quiz.pk}/start/']")
+    assert start.is_visible() and start.bounding_box()["y"] < 768
+    screenshots(page, "admin-quizzes")
+    start.click()
+    page.wait_for_selector(".big-code")
+    assert page.url.endswith(f"/host/{quiz.sessions.get().code}")
+
 
 def test_each_kind_shows_its_own_fields_and_a_picture_in_its_preview(live_server_url, browser, screenshots):
     User.objects.create_superuser("teacher", "t@example.com", "a-long-pass")
