@@ -74,7 +74,6 @@ async def answer_window(h: Harness, sessions: list, urls: dict) -> tuple[dict, d
 
 async def room(h: Harness, players: int) -> dict:
     """One session, `players` players each answering one question within the spread."""
-    from quizzes import services
 
     url = h.stack.url(h.stack.web)
     [session] = await asyncio.to_thread(h.sessions, 1)
@@ -87,7 +86,7 @@ async def room(h: Harness, players: int) -> dict:
     live = connected(records)
     latencies, missing = answer_to_screen(answers, h.events, {session.pk: live}, h.args.sample)
     when = opened[session.pk]
-    await asyncio.to_thread(services.session_next, session_id=session.pk)  # close: the reveal
+    await asyncio.to_thread(h.close_question, session.pk)  # the reveal
     exact, _ = await h.settle([session], urls, names)
     h.templates[players] = await asyncio.to_thread(board_template, session.pk)
     await h.load.close()

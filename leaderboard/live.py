@@ -38,6 +38,16 @@ async def current_board(session_id: int) -> board.Board:
     return standings
 
 
+def current_board_now(session_id: int, limit: int) -> board.Board:
+    """current_board for a page view (sync): a page drawn after Redis lost the board shows
+    the database's totals, not an empty board."""
+    standings = board.top(session_id=session_id, limit=limit)
+    if not standings.built and _rebuild is not None:
+        _rebuild(session_id)
+        standings = board.top(session_id=session_id, limit=limit)
+    return standings
+
+
 async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False) -> str:
     """The board frame for a connecting socket's snapshot: the room's last frame if it has
     one (a burst of thousands of connects must not read Redis once each), else read now."""
@@ -67,6 +77,9 @@ async def redraw_board(room: Room) -> None:
             frame = partials.board_json(standings) if key == "json" else partials.board_html(standings)
             rendered[key] = room.frames[key] = frame
         send_all(clients, BOARD, rendered[key])
+    for key in ("html", "json"):
+        if key not in rendered:  # no socket wanted this format: its cached frame is stale now
+            room.frames.pop(key, None)
 
 
 def install(hub: Hub) -> None:

@@ -2,8 +2,9 @@
 its own "correct" box), number and reorder them, preview a question as a phone shows it,
 start a live session, duplicate a quiz, and read players' answers.
 
-The rules a question must meet live in quizzes/services/authoring.py; the forms here only
-put their messages next to the fields they concern."""
+The rules a question must meet live in quizzes/services/questions.py (the question banks and
+a session's start ask the same); the forms here only put their messages next to the fields
+they concern."""
 
 import random
 from datetime import timedelta
@@ -25,10 +26,12 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
 
-from . import hosting, partials, rules, selectors, services
+from . import banks, hosting, partials, rules, selectors, services
 from .models import MAX_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession, Round
 from .services import authoring
+from .services.questions import CHOICE_KINDS
 
 Kind = Question.Kind
 
@@ -97,7 +100,7 @@ class ChoiceFormSet(BaseInlineFormSet):
             if not form.instance.pk and not form.has_changed():
                 continue  # an empty extra row
             if self.can_delete and self._should_delete_form(form):
-                problem = authoring.choice_removal_problem(form.instance)
+                problem = services.choice_removal_problem(form.instance)
                 if problem:
                     removals.append(problem)
                 continue
@@ -106,11 +109,15 @@ class ChoiceFormSet(BaseInlineFormSet):
         # Set by QuestionAdmin.save_form when the question's own fields are valid.
         question_form = getattr(question, "_editor_form", None)
         general = []
-        for problem in authoring.draft_problems(question, drafts) if question_form else []:
-            if problem.field and problem.field in question_form.fields:
-                question_form.add_error(problem.field, _sentence(problem.message))
-            else:
-                general.append(_sentence(problem.message))
+        if question_form:
+            for field, problems in services.question_problems_by_field(question, choices=drafts).items():
+                for problem in problems:
+                    if field in question_form.fields:  # the picture, the accepted answers
+                        question_form.add_error(field, _sentence(problem))
+                    else:  # the choices, the correct one
+                        general.append(_sentence(problem))
+            if question.kind in CHOICE_KINDS:
+                general += services.choice_texts_problems([choice.text for choice in drafts])
         if question_form and question_form.errors and not general:
             general.append("Correct the question above: nothing was saved.")
         if general or removals:
@@ -305,7 +312,7 @@ class QuestionListInline(admin.TabularInline):
 
     @admin.display(description="Answer")
     def answer_summary(self, question):
-        if question.kind in authoring.TEXT_KINDS:
+        if question.kind not in CHOICE_KINDS:
             return " / ".join(rules.lines(question.accepted_answers)) or "—"
         choices = list(question.choices.all())
         right = next((c.text for c in choices if c.is_correct), "—")
@@ -313,7 +320,12 @@ class QuestionListInline(admin.TabularInline):
 
 
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
+class QuizAdmin(ImportExportMixin, admin.ModelAdmin):
+    # Question banks: import and export as CSV, XLSX, JSON (quizzes/banks.py).
+    resource_classes = [banks.QuestionBankResource]
+    formats = list(banks.FORMATS.values())
+    import_template_name = "quizzes/bank_import.html"
+    tmp_storage_class = banks.UploadAwaitingConfirmation
     search_fields = ["title"]
     actions = ["duplicate_quizzes"]
     change_form_template = "admin/quizzes/quiz/change_form.html"
@@ -462,6 +474,8 @@ class AnswerAdmin(ReadOnlyAdmin):
 
 
 class AnswerInline(admin.TabularInline):
+    """A player's answers, read-only: the ledger the scores and the report come from."""
+
     model = Answer
     fields = ["question", "given", "is_correct", "typo", "points", "seconds"]
     readonly_fields = fields
@@ -511,9 +525,10 @@ class QuizSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Screens")
     def screens(self, session):
         return format_html(
-            '<a href="{}">host</a> · <a href="{}">live scores</a> · <a href="{}">answers</a>',
+            '<a href="{}">host</a> · <a href="{}">live scores</a> · <a href="{}">report</a> · <a href="{}">answers</a>',
             reverse("quizzes:host", args=[session.code]),
             reverse("livescore", args=[session.code]),
+            reverse("quizzes:report", args=[session.code]),
             f"{reverse('admin:quizzes_answer_changelist')}?round__session__code={session.code}",
         )
 

@@ -1,6 +1,7 @@
 """The quiz's rules, pure: no database, no clock. What makes an answer right (for each kind
 of question) and how many points it earns (decision 7)."""
 
+import random
 import unicodedata
 from datetime import timedelta
 
@@ -70,6 +71,22 @@ def judge(question, *, choice, text: str) -> tuple[bool, bool]:
     if question.kind == "order":
         return match_order(sentence_words(text), lines(question.accepted_answers)), False
     return bool(choice is not None and choice.is_correct), False
+
+
+def dealt_choice_order(choice_ids: list[int], *, kind: str, shuffle: bool, seed: str) -> list[int]:
+    """The order a session deals a question's choices in: as authored, or shuffled by a
+    generator seeded from the session and the round, so every screen (and a rerun of the
+    same seed) deals the same order. True or false keeps its authored order (True first)."""
+    order = list(choice_ids)
+    if shuffle and kind != "true_false":
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def in_dealt_order(choices: list, order: list[int]) -> list:
+    """`choices` sorted as a round deals them (ids in `order`); any not in it come last."""
+    position = {pk: n for n, pk in enumerate(order)}
+    return sorted(choices, key=lambda choice: position.get(choice.pk, len(position)))
 
 
 def speech_seconds(prompt: str) -> float:

@@ -27,7 +27,7 @@ from monitoring.logs import event as log_event
 from .. import events, rules
 from ..errors import HostError
 from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Answer, Participant, Question, Quiz, QuizSession, Round
-from .authoring import question_problems
+from .questions import question_problems
 from .queue import enqueue
 from .scoring import answers_score_pending
 
@@ -170,11 +170,11 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     question = session.quiz.questions.all()[index]
     now = timezone.now()
     speech = rules.speech_seconds(question.prompt) if question.kind == Kind.LISTEN else 0.0
-    choice_ids = list(question.choices.values_list("pk", flat=True))
+    seed = f"{session.code if session.bot_seed is None else session.bot_seed}:{index}"
+    choice_ids = rules.dealt_choice_order(list(question.choices.values_list("pk", flat=True)), kind=question.kind,
+                                          shuffle=session.shuffle_choices, seed=seed)
     words: list[str] = []
-    rng = random.Random()
-    if session.shuffle_choices:
-        rng.shuffle(choice_ids)
+    rng = random.Random(f"{seed}:words")
     if question.kind == Kind.ORDER:
         words = rules.sentence_words(rules.lines(question.accepted_answers)[0])
         right = list(words)
