@@ -2,6 +2,7 @@
 question editor, the question banks (quizzes/banks.py) and the session's start all ask
 these, so a question that one of them accepts the others accept too."""
 
+import string
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -29,12 +30,26 @@ def question_problems_by_field(question: Question, *, choices: list[Choice] | No
         if question.kind == Kind.PICTURE and not (question.image or all(c.image for c in choices)):
             problems["image"] = ["it needs a picture, on the question or on every choice."]
         return problems
-    if not rules.lines(question.accepted_answers):
-        return {"accepted_answers": ["it needs at least one accepted answer." if question.kind == Kind.TYPED
-                                     else "it needs the right sentence."]}
-    if question.kind == Kind.ORDER and len(rules.sentence_words(rules.lines(question.accepted_answers)[0])) < 2:
-        return {"accepted_answers": ["its sentence needs two words or more."]}
-    return {}
+    if choices is None:
+        choices = list(question.choices.all()) if question.pk else []
+    if choices:
+        problems["choices"] = [f"“{question.get_kind_display()}” has no choices: delete them."]
+    sentences = rules.lines(question.accepted_answers)
+    if not sentences:
+        problems["accepted_answers"] = ["it needs at least one accepted answer." if question.kind == Kind.TYPED
+                                        else "it needs the right sentence."]
+    elif question.kind == Kind.ORDER:
+        if len(rules.sentence_words(sentences[0])) < 2:
+            problems["accepted_answers"] = ["its sentence needs two words or more."]
+        elif any(_bare_words(s) != _bare_words(sentences[0]) for s in sentences[1:]):
+            # The phone deals the first sentence's words as tiles: a sentence of other
+            # words could never be made (punctuation aside).
+            problems["accepted_answers"] = ["every right sentence must use the same words as the first."]
+    return problems
+
+
+def _bare_words(sentence: str) -> list[str]:
+    return sorted(word for word in (w.strip(string.punctuation).casefold() for w in sentence.split()) if word)
 
 
 def question_problems(question: Question) -> list[str]:
@@ -65,6 +80,13 @@ def choice_texts_problems(texts: list[str]) -> list[str]:
     return problems
 
 
+def choice_removal_problem(choice: Choice) -> str | None:
+    """Why a choice may not be deleted: a past session's answers chose it."""
+    if choice.pk and Answer.objects.filter(choice=choice).exists():
+        return f"“{choice.text}” has answers from past sessions and cannot be removed."
+    return None
+
+
 def question_choices_set(*, question: Question, choices: list[ChoiceSpec]) -> None:
     """Make the question's choices these, in this order: existing choices are kept by
     position (a past answer keeps pointing at its choice), extra ones are removed, unless
@@ -77,7 +99,7 @@ def question_choices_set(*, question: Question, choices: list[ChoiceSpec]) -> No
             choice.image.name = spec.image or ""
             choice.save()
         for choice in existing[len(choices):]:
-            if Answer.objects.filter(choice=choice).exists():
-                raise QuizError(f"“{choice.text}” has answers from past sessions and cannot be removed.",
-                                code="answered_choice")
+            problem = choice_removal_problem(choice)
+            if problem:
+                raise QuizError(problem, code="answered_choice")
             choice.delete()
