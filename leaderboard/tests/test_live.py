@@ -1,10 +1,12 @@
 import asyncio
 import json
+from typing import cast
 
 import pytest
 
 from leaderboard import live
 from live.hub import Room
+from live.outlet import Outlet
 from live.redis import sync_client
 from quizzes import services
 from tests.support.quizzes import make_quiz
@@ -16,9 +18,11 @@ class Socket:
     """A socket as the hub sees one: what it shows, and what it was offered."""
 
     def __init__(self, kind: str):
-        self.kind, self.person_id, self.label = kind, None, None
+        self.kind: str = kind
+        self.person_id: int | None = None
+        self.label: str | None = None
         self.offered: list[tuple[str, str]] = []
-        self.outlet = self
+        self.outlet = cast(Outlet, self)
 
     def offer(self, slot: str, frame: str) -> None:
         self.offered.append((slot, frame))
