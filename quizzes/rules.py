@@ -2,6 +2,7 @@
 of question) and how many points it earns (decision 7)."""
 
 import random
+import string
 import unicodedata
 from datetime import timedelta
 
@@ -52,10 +53,20 @@ def sentence_words(sentence: str) -> list[str]:
     return sentence.split()
 
 
+PUNCTUATION = string.punctuation + "“”‘’…"
+
+
+def bare_words(words: list[str]) -> list[str]:
+    """Words as an order is judged: case and the punctuation a tile carries aside (the tiles
+    of "She has lived here since 2010." also make "Since 2010 she has lived here.")."""
+    return [bare for word in words if (bare := word.strip(PUNCTUATION).casefold())]
+
+
 def match_order(words: list[str], sentences: list[str]) -> bool:
-    """Right when the words, in the order given, make one of the right sentences (case aside)."""
-    given = [word.casefold() for word in words]
-    return any(given == [word.casefold() for word in sentence_words(s)] for s in sentences)
+    """Right when the words, in the order given, make one of the right sentences (case and
+    punctuation aside)."""
+    given = bare_words(words)
+    return any(given == bare_words(sentence_words(s)) for s in sentences)
 
 
 # The question's fields `judge` reads.

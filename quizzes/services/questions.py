@@ -2,7 +2,6 @@
 question editor, the question banks (quizzes/banks.py) and the session's start all ask
 these, so a question that one of them accepts the others accept too."""
 
-import string
 from dataclasses import dataclass
 
 from django.db import transaction
@@ -49,7 +48,7 @@ def question_problems_by_field(question: Question, *, choices: list[Choice] | No
 
 
 def _bare_words(sentence: str) -> list[str]:
-    return sorted(word for word in (w.strip(string.punctuation).casefold() for w in sentence.split()) if word)
+    return sorted(rules.bare_words(rules.sentence_words(sentence)))
 
 
 def question_problems(question: Question) -> list[str]:
