@@ -47,11 +47,11 @@ def check(page, name: str, screenshots, *controls: str) -> None:
     # Rows that just changed places slide there: measure where they stop.
     page.wait_for_function("() => [...document.querySelectorAll('#leaderboard li')]"
                            ".every(row => !row.getAnimations().length)")
+    screenshots(page, name)
     assert_fits(page, name)
     for selector in controls:
         assert_in_view(page, selector, name)
     assert_images_load(page, name)
-    screenshots(page, name)
 
 
 def answer(phone, question: Question) -> None:
