@@ -3,11 +3,15 @@ phone at 390×844 and the big screen, stage by stage and for every kind of quest
 stage fits one screen, its controls are in view, every image loads, one rank everywhere.
 Screenshots of each go to artifacts/screens/."""
 
+import re
+
 import pytest
 
+from live import presence
 from quizzes import rules, services
-from quizzes.models import Question
+from quizzes.models import Answer, Participant, Question
 from tests.support.quizzes import make_host, make_quiz_of_every_kind
+from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
 PROJECTOR = {"viewport": {"width": 1366, "height": 768}}
@@ -169,3 +173,64 @@ def test_equal_scores_share_a_rank_on_the_badge_and_the_board(live_server_url, b
     assert phone.inner_text("#my-rank") == "#1"
     assert phone.inner_text("#leaderboard li.is-me .rank") == "1"
     assert [r.strip() for r in phone.locator("#leaderboard li .rank").all_inner_texts()] == ["1", "1", "1"]
+
+
+def player_page(browser, live_server_url: str, code: str, nickname: str, frames: list):
+    page = browser.new_context(**PHONE).new_page()
+    page.on("websocket", lambda socket: socket.on("framereceived", lambda frame: frames.append(frame)))
+    page.goto(f"{live_server_url}/?code={code}")
+    page.fill("#id_nickname", nickname)
+    page.click("button[type=submit]")
+    page.wait_for_selector(f"text=You're in as {nickname}")
+    return page
+
+
+# A score or a rank in a frame: the player's own, or a row of the board.
+SHOWN = re.compile(r'id="my-score">(\d+)<|id="my-rank" class="me-rank">#(\d+)<'
+                   r'|class="rank">(\d+)<|class="score">(\d+)<')
+
+
+def scores_and_ranks(frames: list) -> set[str]:
+    return {value for frame in frames for match in SHOWN.findall(frame) for value in match if value}
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("scores_live", [False, True], ids=["at-the-reveal", "live"])
+def test_with_scores_at_the_reveal_no_frame_moves_a_score_before_the_close(
+        live_server_url, browser, celery_worker_process, scores_live):
+    """What the phones receive while a question is open, a right answer scored by the
+    worker meanwhile: at the reveal, nothing of any score, rank or board (the answerer's
+    own included); live, the answerer's score arrives at once (so this test can see one)."""
+    session = services.session_create(quiz=make_quiz_of_every_kind(time_limit=60), scores_live=scores_live,
+                                      auto_advance=False)
+    ann_frames: list = []
+    bob_frames: list = []
+    ann = player_page(browser, live_server_url, session.code, "Ann", ann_frames)
+    player_page(browser, live_server_url, session.code, "Bob", bob_frames)  # connected, not answering
+    bob = Participant.objects.get(session=session, nickname="Bob")
+    # Bob counts as connected (a web process vouches every few seconds): the question
+    # stays open until the host closes it.
+    wait_for(lambda: bob.pk in presence.present(session.pk), what="Bob's presence")
+    services.session_next(session_id=session.pk)
+    ann.wait_for_selector("text=Question 1 of 6")
+    ann_frames.clear()
+    bob_frames.clear()
+
+    answer(ann, session.quiz.questions.order_by("order").first())
+    wait_for(lambda: Answer.objects.filter(scored_at__isnull=False, points__gt=0).exists(), what="the worker's scoring")
+    # A board tick and the score push, had there been any. (Playwright hands over the
+    # frames it received while the test waits in a Playwright call, not in time.sleep.)
+    ann.wait_for_timeout(1500)
+    # Everyone is at 0 and so tied at #1: any other number in a frame is a score moving.
+    shown = scores_and_ranks(ann_frames + bob_frames)
+    if scores_live:
+        assert shown - {"0", "1"} and ann.inner_text("#my-score") != "0"
+        return
+    session.refresh_from_db()
+    assert session.state == "open"
+    assert shown <= {"0", "1"} and ann.inner_text("#my-score") == "0"
+
+    services.session_next(session_id=session.pk)  # the close: everything moves at once
+    ann.wait_for_selector("#my-result .right")
+    points = str(Answer.objects.get().points)
+    ann.wait_for_function(f"() => document.querySelector('#my-score').textContent === '{points}'")
