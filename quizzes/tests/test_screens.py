@@ -59,13 +59,20 @@ def check(page, name: str, screenshots, *controls: str) -> None:
 
 
 def answer(phone, question: Question) -> None:
+    """The right answer, by touch; typed words and word order by keyboard."""
     if question.kind == Kind.TYPED:
         phone.fill("#answer-text", rules.lines(question.accepted_answers)[0])
-        phone.click(".typed-answer button[type=submit]")
+        phone.press("#answer-text", "Enter")
     elif question.kind == Kind.ORDER:
-        for word in rules.sentence_words(rules.lines(question.accepted_answers)[0]):
-            phone.click(f".tiles button.tile[data-word='{word}']")
-        phone.click(".order-answer button[type=submit]")
+        words = rules.sentence_words(rules.lines(question.accepted_answers)[0])
+        phone.click(f".tiles button.tile[data-word='{words[-1]}']")  # a slip, taken back
+        phone.click(f".sentence button.tile[data-word='{words[-1]}']")
+        for word in words:
+            phone.focus(f".tiles button.tile[data-word='{word}']")
+            phone.keyboard.press("Enter")
+        assert phone.inner_text(".sentence").split() == words
+        phone.focus(".order-answer button[type=submit]")
+        phone.keyboard.press("Enter")
     else:
         phone.click(f"button.choice:has-text('{question.choices.get(is_correct=True).text}')")
     phone.wait_for_selector("text=Answer locked in")
