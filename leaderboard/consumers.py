@@ -38,6 +38,7 @@ class BoardConsumer(ListeningConsumer):
             return
 
         async def snapshot() -> str:
-            return await board_frame(hub, ref.session_id, json_feed=self.json_feed)
+            frame = await board_frame(hub, ref.session_id, json_feed=self.json_feed)
+            return frame if self.json_feed else await db(ref.status)() + frame
 
         await self.go_live(ref.session_id, snapshot, label=ref.code)

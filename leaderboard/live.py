@@ -5,6 +5,7 @@ board is read from Redis once, rendered once as HTML and once as JSON, and offer
 every socket: JSON to the feed's sockets, HTML to all others.
 """
 
+import weakref
 from typing import Callable
 
 from django.conf import settings
@@ -19,6 +20,9 @@ BOARD = "board"
 FEED = "feed"  # the kind of socket that gets the board as JSON
 
 _rebuild: Callable[[int], None] | None = None
+# The board each room's last HTML frame shows: a connecting player's rank badge comes
+# from the same board as the frame they are sent (one rank everywhere).
+_shown: "weakref.WeakKeyDictionary[Room, board.Board]" = weakref.WeakKeyDictionary()
 
 
 def rebuild_with(rebuild: Callable[[int], None]) -> None:
@@ -48,18 +52,32 @@ def current_board_now(session_id: int, limit: int) -> board.Board:
     return standings
 
 
-async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False) -> str:
+async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False, person_id: int | None = None) -> str:
     """The board frame for a connecting socket's snapshot: the room's last frame if it has
-    one (a burst of thousands of connects must not read Redis once each), else read now."""
+    one (a burst of thousands of connects must not read Redis once each), else read now.
+    A player's frame carries their rank badge from that same board."""
     room = hub.rooms.get(session_id)
-    key = "json" if json_feed else "html"
-    if room is not None and key in room.frames:
-        return room.frames[key]
-    standings = await current_board(session_id)
-    frame = partials.board_json(standings) if json_feed else partials.board_html(standings)
-    if room is not None:
-        room.frames[key] = frame
-    return frame
+    if json_feed:
+        if room is not None and "json" in room.frames:
+            return room.frames["json"]
+        frame = partials.board_json(await current_board(session_id))
+        if room is not None:
+            room.frames["json"] = frame
+        return frame
+    shown = _shown.get(room) if room is not None else None
+    if room is not None and "html" in room.frames and shown is not None:
+        frame, standings = room.frames["html"], shown
+    else:
+        standings = await current_board(session_id)
+        frame = partials.board_html(standings)
+        if room is not None:
+            room.frames["html"], _shown[room] = frame, standings
+    return frame + _badge(standings, person_id)
+
+
+def _badge(standings: board.Board, person_id: int | None) -> str:
+    rank = partials.rank_on(standings, person_id) if person_id is not None else None
+    return partials.rank_badge(rank) if rank is not None else ""
 
 
 def on_board_changed(room: Room, event: BoardChanged) -> None:
@@ -76,7 +94,15 @@ async def redraw_board(room: Room) -> None:
         if key not in rendered:
             frame = partials.board_json(standings) if key == "json" else partials.board_html(standings)
             rendered[key] = room.frames[key] = frame
-        send_all(clients, BOARD, rendered[key])
+            if key == "html":
+                _shown[room] = standings
+        if key == "json":
+            send_all(clients, BOARD, rendered[key])
+        else:  # a person's sockets get the board with their own rank on it, in one frame
+            send_all([c for c in clients if c.person_id is None], BOARD, rendered[key])
+    if "html" in rendered:
+        for person_id, mine in list(room.people.items()):
+            send_all(mine, BOARD, rendered["html"] + _badge(standings, person_id))
     for key in ("html", "json"):
         if key not in rendered:  # no socket wanted this format: its cached frame is stale now
             room.frames.pop(key, None)

@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from typing import Callable
 
 
+def _nothing() -> str:
+    return ""
+
+
 @dataclass(frozen=True)
 class BoardRef:
     session_id: int
     code: str
     title: str
+    # The owner's panel beside the big screen's board (how to join, the question and its
+    # timer) as HTML, rendered when a page or a screen's socket asks for it.
+    status: Callable[[], str] = _nothing
 
 
 class LookupRefused(Exception):

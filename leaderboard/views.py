@@ -17,5 +17,5 @@ def livescore(request, code: str, *, find_board: FindBoard):
     if ref is None:
         raise Http404("No quiz has that code.")
     standings = live.current_board_now(ref.session_id, settings.ELSA["LEADERBOARD_SIZE"])
-    context = {"board": ref, "leaderboard_html": partials.board_html(standings)}
+    context = {"board": ref, "leaderboard_html": partials.board_html(standings), "status_html": ref.status()}
     return render(request, "leaderboard/livescore.html", context)

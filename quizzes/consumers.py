@@ -51,7 +51,8 @@ class PlayerConsumer(LiveConsumer):
 
         async def snapshot() -> str:
             page = partials.player_page(await db(selectors.player_view)(participant))
-            return page["stage"] + page["me"] + await leaderboard_live.board_frame(hub, participant.session_id)
+            board = await leaderboard_live.board_frame(hub, participant.session_id, person_id=participant.pk)
+            return page["stage"] + page["me"] + board
 
         await self.go_live(participant.session_id, snapshot, label=participant.session.code)
 

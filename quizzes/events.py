@@ -38,6 +38,7 @@ class StageChanged(Event, name="stage"):
     player: str
     host: str
     results: dict | None = None
+    screen: str = ""  # the big screen's panel
 
 
 def stage_changed(session_id: int) -> StageChanged:
@@ -51,4 +52,5 @@ def stage_changed(session_id: int) -> StageChanged:
         player=partials.player_stage({"session": session, "current": current}),
         host=partials.host_stage(selectors.host_view(session)),
         results=results,
+        screen=partials.screen_status({"session": session, "current": current}),
     )

@@ -15,6 +15,7 @@ web processes' part in moving quizzes on.
 from django.conf import settings
 
 from leaderboard.events import BoardChanged
+from leaderboard.partials import rank_badge
 from live.hub import Hub, Room, send_all
 from live.threads import db
 
@@ -22,13 +23,14 @@ from . import partials, selectors, services
 from .events import Answered, Joined, Kicked, StageChanged
 from .selectors import Result
 
-HOST, PLAYER = "host", "player"  # kinds of socket
+HOST, PLAYER, SCREEN = "host", "player", "screen"  # kinds of socket
 STAGE, SCORE, HOST_PANELS = "stage", "score", "host-panels"  # parts of a page
 CLOSE_KICKED = 4401  # 4xxx: htmx does not reconnect
 
 
 def on_stage(room: Room, event: StageChanged) -> None:
     send_all(room.by_kind[HOST], STAGE, event.host)
+    send_all(room.by_kind[SCREEN], STAGE, event.screen)
     if event.results is None:
         send_all(room.by_kind[PLAYER], STAGE, event.player)
         return
@@ -37,7 +39,7 @@ def on_stage(room: Room, event: StageChanged) -> None:
         result = Result(*row) if row is not None else None
         frame = event.player + partials.player_result(state=event.state, result=result)
         if result is not None:
-            frame += partials.my_score(result.score) + partials.rank_badge(result.rank)
+            frame += partials.my_score(result.score) + rank_badge(result.rank)
         send_all(clients, STAGE, frame)
 
 

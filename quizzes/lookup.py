@@ -3,7 +3,7 @@ its sockets are the leaderboard's; codes, and the guess budget, are the quiz's).
 
 from leaderboard.lookup import BoardRef, LookupRefused
 
-from . import services
+from . import partials, selectors, services
 
 
 def find_board(*, code: str, client: str) -> BoardRef | None:
@@ -13,4 +13,8 @@ def find_board(*, code: str, client: str) -> BoardRef | None:
         raise LookupRefused(error.message) from None
     if session is None:
         return None
-    return BoardRef(session_id=session.pk, code=session.code, title=session.quiz.title)
+    def status() -> str:
+        fresh = selectors.session_by_code(session.code)
+        return partials.screen_status({"session": fresh, "current": selectors.round_view(fresh)}) if fresh else ""
+
+    return BoardRef(session_id=session.pk, code=session.code, title=session.quiz.title, status=status)

@@ -6,8 +6,12 @@ Nothing here puts the correct choice into a fragment before its round has closed
 selectors leave it out of an open round's view).
 """
 
+from django.conf import settings
 from django.template.loader import render_to_string
 
+from leaderboard.partials import rank_badge
+
+from . import rules
 from .models import Answer
 from .selectors import Result
 
@@ -15,7 +19,8 @@ from .selectors import Result
 def player_stage(view: dict, *, answer: Answer | None = None, result: Result | None = None) -> str:
     """The player's stage; `view` holds the session and its `current` round_view."""
     result_html = player_result(state=view["session"].state, result=result) if result else ""
-    context = {**view["current"], "session": view["session"], "answer": answer, "result_html": result_html}
+    context = {**view["current"], "session": view["session"], "answer": answer, "result_html": result_html,
+               "nickname": view.get("nickname", "")}
     return render_to_string("quizzes/_stage.html", context)
 
 
@@ -32,19 +37,19 @@ def locked_in(answer: Answer) -> str:
 
 
 def player_result(*, state: str, result: Result | None) -> str:
-    return render_to_string("quizzes/_result.html", {"state": state, "result": result})
+    """A player's own result: what they gave, and their points taken apart (the streak
+    bonus is the rule's; the rest is the answer's own, speed and spelling included)."""
+    bonus = min(rules.streak_bonus(result.streak), result.points) if result and result.correct else 0
+    context = {"state": state, "result": result, "bonus": bonus, "base": result.points - bonus if result else 0}
+    return render_to_string("quizzes/_result.html", context)
 
 
 def me(*, nickname: str, score: int, rank: int | None) -> str:
-    return render_to_string("quizzes/_me.html", {"nickname": nickname, "score": score, "rank": rank})
+    return render_to_string("quizzes/_me.html", {"nickname": nickname, "score": score, "rank_badge": rank_badge(rank)})
 
 
 def my_score(score: int) -> str:
     return render_to_string("quizzes/_my_score.html", {"score": score})
-
-
-def rank_badge(rank: int | None) -> str:
-    return render_to_string("quizzes/_rank.html", {"rank": rank})
 
 
 def flash(message: str) -> str:
@@ -59,6 +64,14 @@ def host_stage(view: dict) -> str:
     if "answered" in view:
         context["answered"] = answered(view["answered"])
     return render_to_string("quizzes/_host_stage.html", context)
+
+
+def screen_status(view: dict) -> str:
+    """The big screen's panel (#screen-status): how to join, the question's number and
+    timer. Never the question's answer: the board beside it is all a screen shows."""
+    context = {**view["current"], "session": view["session"],
+               "join_url": settings.ELSA["PUBLIC_URL"].rstrip("/") + "/"}
+    return render_to_string("quizzes/_screen_status.html", context)
 
 
 def roster(data: dict) -> str:

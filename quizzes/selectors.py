@@ -23,6 +23,8 @@ class Result(NamedTuple):
     rank: int
     streak: int = 0
     typo: bool = False
+    given: str = ""  # what the player chose or typed, as they saw it
+    number: int = 0  # the chosen choice's place as dealt (its colour and shape); 0: none
 
 
 def session_by_code(code: str) -> QuizSession | None:
@@ -88,8 +90,11 @@ def player_view(participant: Participant) -> dict:
     rank = board.rank_of(session_id=session.pk, score=participant.score)
     result = None
     if session.state in {State.QUESTION_CLOSED, State.FINISHED}:
+        given, number = _given(answer.choice_id, answer.choice.text if answer.choice else answer.text,
+                               session.current_round) if answer else ("", 0)
         result = Result(answer.is_correct if answer else None, (answer.points or 0) if answer else 0,
-                        participant.score, rank, (answer.streak or 0) if answer else 0, bool(answer and answer.typo))
+                        participant.score, rank, (answer.streak or 0) if answer else 0, bool(answer and answer.typo),
+                        given, number)
     return {"session": session, "current": round_view(session), "answer": answer, "result": result,
             "nickname": participant.nickname, "score": participant.score, "rank": rank}
 
@@ -140,22 +145,32 @@ def host_panels(session_id: int) -> tuple[str, dict | None]:
     return session.state, None
 
 
+def _given(choice_id: int | None, text: str, round_) -> tuple[str, int]:
+    """What a player gave, and the place of their choice as the round dealt them (1-based)."""
+    if choice_id is None:
+        return text, 0
+    order = round_.choice_order or list(round_.question.choices.values_list("pk", flat=True))
+    return text, order.index(choice_id) + 1 if choice_id in order else 0
+
+
 def results(session: QuizSession) -> dict[str, Result]:
     """Every participant's result for the current round and their rank, by participant id."""
     answers = {}
     if session.current_round_id:
+        round_ = session.current_round
         answers = {
-            pid: (correct, points or 0, streak or 0, typo)
-            for pid, correct, points, streak, typo in Answer.objects.filter(round_id=session.current_round_id)
-            .values_list("participant_id", "is_correct", "points", "streak", "typo")
+            pid: (correct, points or 0, streak or 0, typo, *_given(choice_id, choice_text or text or "", round_))
+            for pid, correct, points, streak, typo, choice_id, choice_text, text
+            in Answer.objects.filter(round_id=session.current_round_id).values_list(
+                "participant_id", "is_correct", "points", "streak", "typo", "choice_id", "choice__text", "text")
         }
     ordered = list(Participant.objects.filter(session=session, kicked_at__isnull=True).order_by(*STANDING_ORDER)
                    .values_list("pk", "score"))
     ranks = board.competition_ranks([score for _, score in ordered])
     results = {}
     for (pid, score), rank in zip(ordered, ranks):
-        correct, points, streak, typo = answers.get(pid, (None, 0, 0, False))
-        results[str(pid)] = Result(correct, points, score, rank, streak, typo)
+        correct, points, streak, typo, given, number = answers.get(pid, (None, 0, 0, False, "", 0))
+        results[str(pid)] = Result(correct, points, score, rank, streak, typo, given, number)
     return results
 
 

@@ -1,3 +1,5 @@
+import io
+
 import segno
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
@@ -6,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from leaderboard import board
 from leaderboard import live as leaderboard_live
 from leaderboard import partials as leaderboard_partials
 
@@ -22,10 +25,12 @@ def _session_or_404(code: str):
     return session
 
 
+def _board(session) -> board.Board:
+    return leaderboard_live.current_board_now(session.pk, settings.ELSA["LEADERBOARD_SIZE"])
+
+
 def _leaderboard_html(session) -> str:
-    return leaderboard_partials.board_html(
-        leaderboard_live.current_board_now(session.pk, settings.ELSA["LEADERBOARD_SIZE"])
-    )
+    return leaderboard_partials.board_html(_board(session))
 
 
 @require_GET
@@ -62,8 +67,12 @@ def play(request, code: str):
     participant = participant_id and selectors.participant_in(participant_id=participant_id, code=code)
     if not participant:
         return redirect(f"/?code={code.upper()}")
-    page = partials.player_page(selectors.player_view(participant))
-    context = {"session": participant.session, "leaderboard_html": _leaderboard_html(participant.session), **page}
+    standings = _board(participant.session)
+    view = selectors.player_view(participant)
+    # The badge shows the rank on the board this page shows (one rank everywhere).
+    view["rank"] = leaderboard_partials.rank_on(standings, participant.pk) or view["rank"]
+    page = partials.player_page(view)
+    context = {"session": participant.session, "leaderboard_html": leaderboard_partials.board_html(standings), **page}
     return render(request, "quizzes/play.html", context)
 
 
@@ -105,7 +114,11 @@ def qr(request, code: str):
     except services.JoinError as error:
         return HttpResponse(error.message, status=429, content_type="text/plain")
     url = f"{settings.ELSA['PUBLIC_URL'].rstrip('/')}/?code={session.code}"
-    return HttpResponse(segno.make(url, error="m").svg_inline(scale=6, border=2), content_type="image/svg+xml")
+    # A standalone SVG document (with its namespace: browsers refuse an <img> without it),
+    # on white so that a dark page around it does not hide the code from a camera.
+    svg = io.BytesIO()
+    segno.make(url, error="m").save(svg, kind="svg", scale=6, border=2, light="#fff", xmldecl=False)
+    return HttpResponse(svg.getvalue(), content_type="image/svg+xml")
 
 
 def _finished_player(request, code: str):

@@ -85,7 +85,7 @@ def join_by_keyboard(page, live_server_url: str, code: str, nickname: str, scree
     page.keyboard.type(nickname)
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    page.wait_for_selector("text=You're in!")
+    page.wait_for_selector("text=You're in as")
     assert Participant.objects.get().nickname == nickname
 
 

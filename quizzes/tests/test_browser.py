@@ -29,7 +29,7 @@ def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz
     assert "Use letters, digits" in phone.inner_text("#nickname-error")
     phone.fill("#id_nickname", "Ann")
     phone.click("button[type=submit]")
-    phone.wait_for_selector("text=You're in!")
+    phone.wait_for_selector("text=You're in as")
     screenshots(phone, "player-lobby")
 
     host.wait_for_selector("#roster li:has-text('Ann')")

@@ -21,7 +21,7 @@ def test_joining_leads_to_the_player_page(client, session):
     response = client.post("/join", {"code": session.code, "nickname": "Ann"})
     assert response.status_code == 302 and response["Location"] == f"/play/{session.code}"
     page = client.get(response["Location"]).content.decode()
-    assert "You're in!" in page and "Ann" in page and f"/ws/play/{session.code}" in page
+    assert 'You\'re in as <span class="my-name">Ann</span>' in page and f"/ws/play/{session.code}" in page
 
 
 @pytest.mark.parametrize(
