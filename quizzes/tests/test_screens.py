@@ -154,6 +154,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
 
     host.wait_for_selector(".podium")
     check(host, "host-5-podium", screenshots)
+    assert host.locator("text=Open the report").is_visible()  # the teacher's next step
     phone.wait_for_selector("#my-result .final")
     assert_rank_badge_matches_my_row(phone)
     assert phone.inner_text("#my-rank") == "#1"
