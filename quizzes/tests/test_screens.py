@@ -241,3 +241,24 @@ def test_with_scores_at_the_reveal_no_frame_moves_a_score_before_the_close(
     ann.wait_for_selector("#my-result .right")
     points = str(Answer.objects.get().points)
     ann.wait_for_function(f"() => document.querySelector('#my-score').textContent === '{points}'")
+
+
+MOVE_LAST_ROW_TO_THE_TOP = """() => {
+    const rows = document.querySelector('#leaderboard ol');
+    document.dispatchEvent(new Event('htmx:wsBeforeMessage'));
+    rows.prepend(rows.lastElementChild);
+    document.dispatchEvent(new Event('htmx:wsAfterMessage'));
+    return [...rows.children].filter(row => row.getAnimations().length).length;
+}"""
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_the_big_screen_slides_rows_to_their_new_rank_unless_asked_for_less_motion(live_server_url, browser, motion):
+    session = services.session_create(quiz=make_quiz_of_every_kind(), auto_advance=False)
+    for nickname in ("Ann", "Bob", "Cy"):
+        services.participant_join(code=session.code, nickname=nickname)
+    screen = browser.new_context(**PROJECTOR, reduced_motion=motion).new_page()
+    screen.goto(f"{live_server_url}/livescore/{session.code}")
+    screen.wait_for_selector("#leaderboard li:has-text('Cy')")
+    moving = screen.evaluate(MOVE_LAST_ROW_TO_THE_TOP)
+    assert moving == (3 if motion == "no-preference" else 0)
