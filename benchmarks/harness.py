@@ -103,6 +103,17 @@ class Harness:
         return fresh.current_round.opened_at.timestamp(), fresh.current_round.question.choices.get(is_correct=True).pk
 
     @staticmethod
+    def close_question(session_id: int) -> None:
+        """Close the open question, unless it closed itself already (everyone connected
+        answered, or its timer ran out): closing is idempotent."""
+        from quizzes import services
+        from quizzes.models import QuizSession
+
+        round_id = QuizSession.objects.values_list("current_round_id", flat=True).get(pk=session_id)
+        if round_id is not None:
+            services.round_close(round_id=round_id)
+
+    @staticmethod
     def finish(session_ids: list[int]) -> None:
         """Press the host's button until each session is over, so none of them moves on by
         its timers (and publishes) in a later scenario's window."""
@@ -111,7 +122,10 @@ class Harness:
 
         for session_id in session_ids:
             while QuizSession.objects.get(pk=session_id).state != QuizSession.State.FINISHED:
-                services.session_next(session_id=session_id)
+                try:
+                    services.session_next(session_id=session_id)
+                except services.HostError:  # it finished by its own timers meanwhile
+                    pass
 
     @staticmethod
     def answers(session_ids: list[int]) -> list[tuple[int, int, float, float | None]]:

@@ -106,6 +106,10 @@ def tables(summaries: list[dict], runs: list[dict], machine: dict) -> str:
             lines.append(f"scoring: offered {cell(s, 'offered_per_s')}/s, scored {cell(s, 'scored_per_s')}/s, lag p95 "
                          f"{cell(s, 'scoring_lag.p95')} ms, server CPU-s per 1,000 answers "
                          f"{cell(s, 'cost.server_cpu_s_per_1000_answers', 2)}, exact {s['exact']}/{s['repetitions']}")
+        if s["scenario"] == "kinds":
+            lines.append(f"every kind: {s['size']} simulated players answered one question of each of the six kinds, "
+                         f"{cell(s, 'answers')} answers, server CPU-s per 1,000 answers "
+                         f"{cell(s, 'cost.server_cpu_s_per_1000_answers', 2)}, exact {s['exact']}/{s['repetitions']}")
         if s["scenario"] == "fleet":
             lines.append(f"fleet {s['size']}: each web process received {cell(s, 'received_over_own', 2)}x the events "
                          f"its own sessions published ({cell(s, 'events_published')} published in all)")

@@ -49,6 +49,8 @@ def plan(args) -> list[tuple[str, str, object]]:
         steps.append(("connect burst", str(args.burst), lambda h: scenarios.burst(h, args.burst, 2.0)))
     if args.scoring:
         steps.append(("scoring", f"{args.rate:g}/s", lambda h: scenarios.scoring(h, args.scoring, args.rate)))
+    if args.kinds:
+        steps.append(("kinds", str(args.kinds), lambda h: scenarios.kinds(h, args.kinds)))
     if args.fleet:
         shape = [int(x) for x in args.fleet.split("x")]
         steps.append(("fleet", args.fleet, lambda h: scenarios.fleet(h, *shape)))
@@ -105,6 +107,8 @@ def parse(argv=None):
     parser.add_argument("--rate", type=float, default=600.0, help="answers per second offered in the scoring run")
     parser.add_argument("--fleet", default="4x100x5",
                         help="PROCESSESxSESSIONS_EACHxPLAYERS: live events received per web process ('' to skip)")
+    parser.add_argument("--kinds", type=int, default=50,
+                        help="simulated players answering one question of every kind (0: skip)")
     parser.add_argument("--sample", type=int, default=300, help="clients sampled per answer for answer-to-screen")
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of every scenario")
     parser.add_argument("--generators", type=int, default=2, help="load generator processes")
@@ -113,6 +117,7 @@ def parse(argv=None):
     if args.smoke:
         args.sizes, args.spread, args.baseline, args.sessions = [20], 2.0, 20, "3x5"
         args.burst, args.scoring, args.rate, args.fleet, args.repeat = 100, 2.0, 50.0, "2x2x3", 2
+        args.kinds = 5
     args.database_url = database_url(args.database_url, suffix="_bench_smoke" if args.smoke else "_bench")
     return args
 

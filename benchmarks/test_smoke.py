@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-SCENARIOS = {"room", "bare broadcast", "naive baseline", "sessions", "connect burst", "scoring", "fleet"}
+SCENARIOS = {"room", "bare broadcast", "naive baseline", "sessions", "connect burst", "scoring", "kinds", "fleet"}
 
 
 @pytest.mark.worker
@@ -32,7 +32,7 @@ def test_the_benchmark_runs_every_scenario_and_every_run_is_exact(tmp_path):
     for run in results["runs"]:
         runs.setdefault(run["scenario"], []).append(run)
     assert set(runs) == SCENARIOS and all(len(group) == 2 for group in runs.values())
-    for scenario in ("room", "sessions", "scoring", "fleet"):
+    for scenario in ("room", "sessions", "scoring", "kinds", "fleet"):
         assert all(run["exact"] for run in runs[scenario]), runs[scenario]
     for room in runs["room"]:
         assert room["connected"] == room["players"] and room["answer_to_screen"]["n"] > 0
@@ -45,6 +45,8 @@ def test_the_benchmark_runs_every_scenario_and_every_run_is_exact(tmp_path):
         assert bare["connected"] == bare["players"] and bare["fanout"]["frames_per_s"] > 0
     for burst in runs["connect burst"]:
         assert burst["accepted"] == burst["clients"] and burst["server_errors"] == []
+    for kinds in runs["kinds"]:  # simulated players answered a question of every kind, all scored
+        assert len(kinds["by_kind"]) == 6 and all(n > 0 for n, _ in kinds["by_kind"].values()), kinds["by_kind"]
     for fleet in runs["fleet"]:  # every process hears at least its own sessions' events
         assert all(p["received"] >= p["own_sessions"] > 0 for p in fleet["per_process"]), fleet["per_process"]
     room = next(s for s in results["summary"] if s["scenario"] == "room")

@@ -5,8 +5,8 @@ from django.core.asgi import get_asgi_application
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "elsa.settings")
 django_asgi_app = get_asgi_application()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
@@ -29,6 +29,7 @@ application = ProtocolTypeRouter(
     {
         # The app serves its own few static files (no separate file server to run).
         "http": ASGIStaticFilesHandler(django_asgi_app),
-        "websocket": ServerSend(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        # The player's identity is in the signed session cookie; the user (host route only).
+        "websocket": ServerSend(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )

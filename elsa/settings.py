@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "csp",
+    "import_export",
     "monitoring",
     "live",
     "quizzes",

@@ -42,6 +42,16 @@ async def current_board(session_id: int) -> board.Board:
     return standings
 
 
+def current_board_now(session_id: int, limit: int) -> board.Board:
+    """current_board for a page view (sync): a page drawn after Redis lost the board shows
+    the database's totals, not an empty board."""
+    standings = board.top(session_id=session_id, limit=limit)
+    if not standings.built and _rebuild is not None:
+        _rebuild(session_id)
+        standings = board.top(session_id=session_id, limit=limit)
+    return standings
+
+
 async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False, person_id: int | None = None) -> str:
     """The board frame for a connecting socket's snapshot: the room's last frame if it has
     one (a burst of thousands of connects must not read Redis once each), else read now.
@@ -93,6 +103,9 @@ async def redraw_board(room: Room) -> None:
     if "html" in rendered:
         for person_id, mine in list(room.people.items()):
             send_all(mine, BOARD, rendered["html"] + _badge(standings, person_id))
+    for key in ("html", "json"):
+        if key not in rendered:  # no socket wanted this format: its cached frame is stale now
+            room.frames.pop(key, None)
 
 
 def install(hub: Hub) -> None:

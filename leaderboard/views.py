@@ -3,7 +3,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from . import board, partials
+from . import live, partials
 from .lookup import FindBoard, LookupRefused
 
 
@@ -16,6 +16,6 @@ def livescore(request, code: str, *, find_board: FindBoard):
         return HttpResponse(refused.message, status=429, content_type="text/plain")
     if ref is None:
         raise Http404("No quiz has that code.")
-    standings = board.top(session_id=ref.session_id, limit=settings.ELSA["LEADERBOARD_SIZE"])
+    standings = live.current_board_now(ref.session_id, settings.ELSA["LEADERBOARD_SIZE"])
     context = {"board": ref, "leaderboard_html": partials.board_html(standings), "status_html": ref.status()}
     return render(request, "leaderboard/livescore.html", context)

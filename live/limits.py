@@ -46,16 +46,21 @@ class TokenBucket:
         self.tokens = float(burst)
         self.stamp = time.monotonic()
 
-    def take(self) -> bool:
+    def ready(self) -> bool:
+        """Whether a message may pass now (nothing is taken)."""
         if not self.rate:
             return True
         now = time.monotonic()
         self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
         self.stamp = now
-        if self.tokens >= 1:
+        return self.tokens >= 1
+
+    def take(self) -> bool:
+        if not self.ready():
+            return False
+        if self.rate:
             self.tokens -= 1
-            return True
-        return False
+        return True
 
 
 @dataclass
@@ -105,11 +110,14 @@ class Sockets:
         _release(self.people, getattr(socket, "limits_person", None), socket)
 
     def allow_message(self, socket) -> bool:
-        """Pay for one message from the person's budget and the address's."""
+        """Pay for one message from the person's budget and the address's; a refused
+        message costs neither (a crowded address must not drain a person's budget)."""
         person = self.people.get(getattr(socket, "limits_person", -1))
         address = self.addresses.get(getattr(socket, "limits_address", ""))
         if person is None or address is None:
             return False  # a replaced socket: its person's budget is elsewhere now
+        if not (person.bucket.ready() and address.bucket.ready()):
+            return False
         return person.bucket.take() and address.bucket.take()
 
 

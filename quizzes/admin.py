@@ -1,104 +1,345 @@
+"""The staff's admin: build quizzes question by question (every kind, each choice a row with
+its own "correct" box), number and reorder them, preview a question as a phone shows it,
+start a live session, duplicate a quiz, and read players' answers.
+
+The rules a question must meet live in quizzes/services/questions.py (the question banks and
+a session's start ask the same); the forms here only put their messages next to the fields
+they concern."""
+
+import random
+from datetime import timedelta
+
+from csp.constants import SELF
+from csp.decorators import csp_replace
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect
-from django.urls import reverse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
+from django.views.decorators.clickjacking import xframe_options_sameorigin
+from django.views.decorators.http import require_POST
+from import_export.admin import ImportExportMixin
 
-from . import hosting, services
-from .models import MAX_CHOICES, MIN_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession
+from . import banks, hosting, partials, rules, selectors, services
+from .models import MAX_CHOICES, Answer, Choice, Participant, Question, Quiz, QuizSession, Round
+from .services import authoring
+from .services.questions import CHOICE_KINDS
 
-CHOICE_FIELDS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
+Kind = Question.Kind
+
+
+def _sentence(message: str) -> str:
+    return message[:1].upper() + message[1:]
+
+
+def _checked_picture(picture):
+    """A newly uploaded picture passes the authoring rules (type, size, dimensions)."""
+    if isinstance(picture, UploadedFile):
+        problems = authoring.picture_problems(picture)
+        if problems:
+            raise ValidationError(problems)
+    return picture
+
+
+# --- A question and its choices ------------------------------------------------------------
 
 
 class QuestionForm(forms.ModelForm):
-    """A question with its choices on one form: type the answers, tick the right one."""
-
-    choice_1 = forms.CharField(label="Choice 1", max_length=120)
-    choice_2 = forms.CharField(label="Choice 2", max_length=120)
-    choice_3 = forms.CharField(label="Choice 3", max_length=120, required=False)
-    choice_4 = forms.CharField(label="Choice 4", max_length=120, required=False)
-    choice_5 = forms.CharField(label="Choice 5", max_length=120, required=False)
-    choice_6 = forms.CharField(label="Choice 6", max_length=120, required=False)
-    correct = forms.TypedChoiceField(
-        choices=[(n, f"Choice {n}") for n in range(1, MAX_CHOICES + 1)],
-        coerce=int,
-        widget=forms.RadioSelect,
-        help_text="Which choice is correct.",
+    order = forms.IntegerField(
+        label="Number", min_value=0, required=False,
+        help_text="Its place in the quiz. Left blank: after the last question. "
+                  "A question that had this number moves down one.",
     )
 
     class Meta:
         model = Question
-        fields = ["order", "prompt", "time_limit_seconds", "points", "speed_points"]
+        fields = ["quiz", "order", "kind", "prompt", "image", "accepted_answers", "typo_tolerance",
+                  "typo_penalty_percent", "ignore_accents", "time_limit_seconds", "points", "speed_points"]
+        labels = {"image": "Picture", "typo_penalty_percent": "Typo penalty (%)"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if self.instance.pk:
-            existing = list(self.instance.choices.all())
-            for n, choice in enumerate(existing[:MAX_CHOICES], start=1):
-                self.initial[f"choice_{n}"] = choice.text
-                if choice.is_correct:
-                    self.initial["correct"] = n
+        if self.instance.pk:  # its place, whatever numbers older questions were saved with
+            self.initial["order"] = authoring.question_place(self.instance)
+
+    def clean_image(self):
+        return _checked_picture(self.cleaned_data.get("image"))
+
+
+class ChoiceForm(forms.ModelForm):
+    class Meta:
+        model = Choice
+        fields = ["text", "is_correct", "image"]
+        labels = {"text": "Choice", "image": "Picture (optional)", "is_correct": "Correct"}
+
+    def clean_image(self):
+        return _checked_picture(self.cleaned_data.get("image"))
+
+
+class ChoiceFormSet(BaseInlineFormSet):
+    """The question's choices, checked with the question as it would be saved: nothing is
+    saved unless the whole question can be asked."""
 
     def clean(self):
-        cleaned = super().clean()
-        texts = [cleaned.get(name, "") for name in CHOICE_FIELDS]
-        filled = [t for t in texts if t]
-        if len(filled) < MIN_CHOICES:
-            raise forms.ValidationError(f"A question needs at least {MIN_CHOICES} choices.")
-        if any(not t for t in texts[: len(filled)]):
-            raise forms.ValidationError("Fill the choices in order, without gaps.")
-        if len({t.casefold() for t in filled}) != len(filled):
-            raise forms.ValidationError("Two choices have the same text.")
-        correct = cleaned.get("correct")
-        if correct and correct > len(filled):
-            self.add_error("correct", "The correct choice must be one of the filled choices.")
-        if self.instance.pk:
-            kept = len(filled)
-            for choice in list(self.instance.choices.all())[kept:]:
-                if Answer.objects.filter(choice=choice).exists():
-                    raise forms.ValidationError(
-                        f"“{choice.text}” has answers from past sessions and cannot be removed."
-                    )
-        return cleaned
+        # Before the base class's check, which refuses a protected deletion in its own words.
+        if not any(self.errors):
+            self.check_question()
+        super().clean()
 
-    def save(self, commit=True):
-        question = super().save(commit=commit)
-        if commit:
-            self.save_choices()
+    def check_question(self):
+        drafts, removals = [], []
+        for form in self.forms:
+            if not form.instance.pk and not form.has_changed():
+                continue  # an empty extra row
+            if self.can_delete and self._should_delete_form(form):
+                problem = services.choice_removal_problem(form.instance)
+                if problem:
+                    removals.append(problem)
+                continue
+            drafts.append(form.instance)
+        question = self.instance
+        # Set by QuestionAdmin.save_form when the question's own fields are valid.
+        question_form = getattr(question, "_editor_form", None)
+        general = []
+        if question_form:
+            for field, problems in services.question_problems_by_field(question, choices=drafts).items():
+                for problem in problems:
+                    if field in question_form.fields:  # the picture, the accepted answers
+                        question_form.add_error(field, _sentence(problem))
+                    else:  # the choices, the correct one
+                        general.append(_sentence(problem))
+            if question.kind in CHOICE_KINDS:
+                general += services.choice_texts_problems([choice.text for choice in drafts])
+        if question_form and question_form.errors and not general:
+            general.append("Correct the question above: nothing was saved.")
+        if general or removals:
+            raise ValidationError(general + removals)
+
+
+class ChoiceInline(admin.TabularInline):
+    model = Choice
+    form = ChoiceForm
+    formset = ChoiceFormSet
+    fields = ["text", "is_correct", "image"]
+    max_num = MAX_CHOICES
+    # The question editor's script shows the choices only for the kinds that have them.
+    classes = ["kind-choice", "kind-true_false", "kind-listen", "kind-picture"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 4 if obj is None or not obj.choices.exists() else 0
+
+    # Choices are part of their question: whoever may edit questions edits their choices,
+    # so a question is never saved without the check of its choices.
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm("quizzes.view_question") or self._may_edit(request)
+
+    def has_add_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_edit(request)
+
+    @staticmethod
+    def _may_edit(request) -> bool:
+        return request.user.has_perm("quizzes.add_question") or request.user.has_perm("quizzes.change_question")
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    form = QuestionForm
+    inlines = [ChoiceInline]
+    list_display = ["prompt", "order", "kind", "quiz"]
+    list_display_links = ["prompt"]
+    list_filter = ["kind", "quiz"]
+    list_select_related = ["quiz"]
+    search_fields = ["prompt", "quiz__title"]
+    fieldsets = [
+        (None, {"fields": ["quiz", "order", "kind", "prompt", "image"]}),
+        ("Accepted answers", {"fields": ["accepted_answers"], "classes": ["kind-typed", "kind-order"]}),
+        ("Spelling", {"fields": [("typo_tolerance", "typo_penalty_percent"), "ignore_accents"],
+                      "classes": ["kind-typed"]}),
+        ("Time and points", {"fields": [("time_limit_seconds", "points"), "speed_points"]}),
+    ]
+    change_form_template = "admin/quizzes/question/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin-quiz.css"]}
+        js = ["js/question-editor.js"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["quiz"] if obj is not None else []
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        # The editor and its phone preview need the width the admin's side menu takes.
+        extra = {"is_nav_sidebar_enabled": False, **(extra_context or {})}
+        return super().changeform_view(request, object_id, form_url, extra)
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        quiz_id = str(initial.get("quiz", ""))
+        if quiz_id.isdigit():
+            initial["order"] = services.question_next_number(quiz_id=int(quiz_id))
+        return initial
+
+    def save_form(self, request, form, change):
+        question = super().save_form(request, form, change)
+        question._editor_form = form  # ChoiceFormSet puts the question's own problems on its fields
         return question
 
-    def save_choices(self) -> None:
-        texts = [t for t in (self.cleaned_data.get(name, "") for name in CHOICE_FIELDS) if t]
-        existing = list(self.instance.choices.all())
-        for order, text in enumerate(texts):
-            is_correct = order + 1 == self.cleaned_data["correct"]
-            if order < len(existing):
-                choice = existing[order]
-                choice.order, choice.text, choice.is_correct = order, text, is_correct
-                choice.save()
-            else:
-                Choice.objects.create(question=self.instance, order=order, text=text, is_correct=is_correct)
-        for choice in existing[len(texts):]:
-            choice.delete()
+    def save_model(self, request, obj, form, change):
+        if obj.order is None:
+            obj.order = services.question_next_number(quiz_id=obj.quiz_id)
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        # Choices keep the order of their rows.
+        kept = [f.instance for f in formset.forms if f.instance.pk and f not in formset.deleted_forms]
+        for number, choice in enumerate(kept):
+            if choice.order != number:
+                Choice.objects.filter(pk=choice.pk).update(order=number)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        question = form.instance
+        if not change or "order" in form.changed_data:
+            services.questions_renumber(quiz_id=question.quiz_id, numbers={question.pk: question.order},
+                                        moved={question.pk})
+        else:
+            services.questions_renumber(quiz_id=question.quiz_id)
+
+    def _back_to_quiz(self, request, obj, response):
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(f"{reverse('admin:quizzes_question_add')}?quiz={obj.quiz_id}")
+        if {"_continue", "_saveasnew", "_popup"} & set(request.POST):
+            return response
+        return redirect("admin:quizzes_quiz_change", obj.quiz_id)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._back_to_quiz(request, obj, super().response_add(request, obj, post_url_continue))
+
+    def response_change(self, request, obj):
+        return self._back_to_quiz(request, obj, super().response_change(request, obj))
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [path("<path:object_id>/preview/", preview, name="quizzes_question_preview"), *super().get_urls()]
+
+    # Staff only, and framed only by the admin's own page: the CSP's frame-ancestors 'none'
+    # (elsa/settings.py) is opened to this origin for this page alone.
+    @method_decorator(xframe_options_sameorigin)
+    @method_decorator(csp_replace({"frame-ancestors": [SELF]}))
+    def preview_view(self, request, object_id):
+        """The question as a phone shows it while the question is open: the players' own
+        stage partial, from an unsaved session and round, so nothing reaches a live session."""
+        question = self.get_object(request, object_id)
+        if question is None or not self.has_view_or_change_permission(request, question):
+            raise Http404("No such question.")
+        now = timezone.now()
+        numbers = list(question.quiz.questions.values_list("pk", flat=True))
+        round_ = Round(question=question, index=numbers.index(question.pk), opened_at=now,
+                       closes_at=now + timedelta(seconds=question.time_limit_seconds),
+                       choice_order=[c.pk for c in question.choices.all()], words=_deal_words(question))
+        session = QuizSession(quiz=question.quiz, code="PREVUE", state=QuizSession.State.QUESTION_OPEN,
+                              current_round=round_)
+        stage = partials.player_stage({"session": session, "current": selectors.round_view(session)})
+        return TemplateResponse(request, "admin/quizzes/question/preview.html",
+                                {"stage": stage, "session": session, "question": question})
 
 
-class QuestionInline(admin.StackedInline):
+def _deal_words(question: Question) -> list[str]:
+    """Word order: the tiles in an order that is not already the answer, as a round deals them."""
+    words = rules.sentence_words(next(iter(rules.lines(question.accepted_answers)), ""))
+    right, rng = list(words), random.Random(question.pk)
+    while len(set(words)) > 1 and words == right:
+        rng.shuffle(words)
+    return words
+
+
+# --- A quiz and its list of questions ------------------------------------------------------
+
+
+class QuestionRowForm(forms.ModelForm):
+    order = forms.IntegerField(label="No.", min_value=0, widget=forms.NumberInput(attrs={"class": "question-number"}))
+
+    class Meta:
+        model = Question
+        fields = ["order"]
+
+
+class QuestionRowFormSet(BaseInlineFormSet):
+    def _construct_form(self, i, **kwargs):
+        form = super()._construct_form(i, **kwargs)
+        if i < self.initial_form_count():  # its place, whatever numbers older questions were saved with
+            form.initial["order"] = i + 1
+        return form
+
+
+class QuestionListInline(admin.TabularInline):
+    """The quiz's questions, one row each: renumber them here (or drag the rows), open one
+    to edit it. Questions are added on their own page, which has the choices."""
+
     model = Question
-    form = QuestionForm
-    extra = 1
-    fieldsets = [
-        (None, {"fields": ["order", "prompt", ("time_limit_seconds", "points", "speed_points")]}),
-        ("Choices", {"fields": [tuple(CHOICE_FIELDS[:3]), tuple(CHOICE_FIELDS[3:]), "correct"]}),
-    ]
+    form = QuestionRowForm
+    formset = QuestionRowFormSet
+    fields = ["order", "edit_link", "kind", "answer_summary"]
+    readonly_fields = ["edit_link", "kind", "answer_summary"]
+    extra = 0
+    verbose_name_plural = "Questions"
+    classes = ["question-list"]
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("choices")
+
+    @admin.display(description="Question")
+    def edit_link(self, question):
+        return format_html('<a href="{}">{}</a>', reverse("admin:quizzes_question_change", args=[question.pk]),
+                           question.prompt)
+
+    @admin.display(description="Answer")
+    def answer_summary(self, question):
+        if question.kind not in CHOICE_KINDS:
+            return " / ".join(rules.lines(question.accepted_answers)) or "—"
+        choices = list(question.choices.all())
+        right = next((c.text for c in choices if c.is_correct), "—")
+        return f"{right} (of {len(choices)} choices)"
 
 
 @admin.register(Quiz)
-class QuizAdmin(admin.ModelAdmin):
-    list_display = ["title", "question_count", "created_at"]
+class QuizAdmin(ImportExportMixin, admin.ModelAdmin):
+    # Question banks: import and export as CSV, XLSX, JSON (quizzes/banks.py).
+    resource_classes = [banks.QuestionBankResource]
+    formats = list(banks.FORMATS.values())
+    import_template_name = "quizzes/bank_import.html"
+    tmp_storage_class = banks.UploadAwaitingConfirmation
     search_fields = ["title"]
-    inlines = [QuestionInline]
-    actions = ["start_live_session"]
+    actions = ["duplicate_quizzes"]
+    change_form_template = "admin/quizzes/quiz/change_form.html"
+
+    class Media:
+        css = {"all": ["css/admin-quiz.css"]}
+        js = ["js/question-order.js"]
+
+    def get_list_display(self, request):
+        columns = ["title", "question_count", "created_at"]
+        return [*columns, "start_button"] if hosting.may_host(request.user) else columns
+
+    def get_inlines(self, request, obj):
+        return [QuestionListInline] if obj is not None else []
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(n_questions=Count("questions"))
@@ -107,20 +348,160 @@ class QuizAdmin(admin.ModelAdmin):
     def question_count(self, quiz):
         return quiz.n_questions
 
-    def has_host_permission(self, request) -> bool:
-        return hosting.may_host(request.user)
+    @admin.display(description="Live")
+    def start_button(self, quiz):
+        # The list is one form already (its actions): this button posts it to the start URL.
+        return format_html('<button type="submit" class="button start-live" formaction="{}" formmethod="post">'
+                           'Start live session</button>', reverse("admin:quizzes_quiz_start", args=[quiz.pk]))
 
-    @admin.action(description="Start a live session and open its host screen", permissions=["host"])
-    def start_live_session(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(request, "Choose exactly one quiz to start.", messages.ERROR)
-            return None
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"may_host": hosting.may_host(request.user), "may_duplicate": self.has_add_permission(request)}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if {"_addanother", "_popup"} & set(request.POST):
+            return super().response_add(request, obj, post_url_continue)
+        self.message_user(request, f"“{obj}” is saved: now add its questions.", messages.SUCCESS)
+        return redirect("admin:quizzes_quiz_change", obj.pk)
+
+    def save_formset(self, request, form, formset, change):
+        super().save_formset(request, form, formset, change)
+        if formset.model is Question:
+            kept = [f for f in formset.forms if f.instance.pk and f not in formset.deleted_forms]
+            services.questions_renumber(quiz_id=form.instance.pk,
+                                        numbers={f.instance.pk: f.cleaned_data["order"] for f in kept},
+                                        moved={f.instance.pk for f in kept if "order" in f.changed_data})
+
+    def get_urls(self):
+        return [
+            path("<path:object_id>/start/", self.admin_site.admin_view(self.start_view), name="quizzes_quiz_start"),
+            path("<path:object_id>/duplicate/", self.admin_site.admin_view(self.duplicate_view),
+                 name="quizzes_quiz_duplicate"),
+            *super().get_urls(),
+        ]
+
+    def _quiz_or_404(self, request, object_id) -> Quiz:
+        quiz = self.get_object(request, object_id)
+        if quiz is None or not self.has_view_or_change_permission(request, quiz):
+            raise Http404("No such quiz.")
+        return quiz
+
+    @method_decorator(require_POST)
+    def start_view(self, request, object_id):
+        """Start a classroom session of the quiz and open its host screen. From the admin a
+        session starts as a class plays: scores shown at the reveal, at the teacher's pace."""
+        if not hosting.may_host(request.user):
+            raise PermissionDenied
+        quiz = self._quiz_or_404(request, object_id)
         try:
-            session = services.session_create(quiz=queryset.get(), host=request.user)
+            session = services.session_create(quiz=quiz, host=request.user, scores_live=False, auto_advance=False)
         except services.HostError as error:
             self.message_user(request, error.message, messages.ERROR)
-            return None
+            return redirect("admin:quizzes_quiz_change", quiz.pk)
         return redirect("quizzes:host", code=session.code)
+
+    @method_decorator(require_POST)
+    def duplicate_view(self, request, object_id):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        quiz = self._quiz_or_404(request, object_id)
+        copy = services.quiz_duplicate(quiz=quiz)
+        self.message_user(request, f"“{quiz}” is copied as “{copy}”: this is the copy.", messages.SUCCESS)
+        return redirect("admin:quizzes_quiz_change", copy.pk)
+
+    @admin.action(description="Duplicate the selected quizzes", permissions=["add"])
+    def duplicate_quizzes(self, request, queryset):
+        for quiz in queryset:
+            copy = services.quiz_duplicate(quiz=quiz)
+            self.message_user(request, f"“{quiz}” is copied as “{copy}”.", messages.SUCCESS)
+
+
+# --- Sessions, players and their answers (read only) ---------------------------------------
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """What happened in sessions: kept as it was, so nobody adds, changes or deletes it here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+def _answer_given(answer: Answer) -> str:
+    return answer.choice.text if answer.choice_id else answer.text
+
+
+def _answer_seconds(answer: Answer) -> str:
+    seconds = (answer.received_at - answer.round.opened_at).total_seconds()
+    return f"{seconds:.1f} s"
+
+
+@admin.register(Answer)
+class AnswerAdmin(ReadOnlyAdmin):
+    list_display = ["participant", "session", "question", "given", "is_correct", "typo", "points", "seconds"]
+    list_filter = ["is_correct"]
+    list_select_related = ["participant", "round__session", "round__question", "choice"]
+    search_fields = ["participant__nickname", "round__session__code"]
+    fields = ["participant", "session", "question", "given", "is_correct", "typo", "points", "streak", "seconds",
+              "received_at", "scored_at"]
+    readonly_fields = fields
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # Linked from a session's and a player's page: their answers only.
+        return lookup in {"round__session__code", "participant__id__exact"} or super().lookup_allowed(
+            lookup, value, request)
+
+    @admin.display(description="Session", ordering="round__session__code")
+    def session(self, answer):
+        return answer.round.session.code
+
+    @admin.display(description="Question", ordering="round__index")
+    def question(self, answer):
+        return f"{answer.round.index + 1}. {answer.round.question.prompt}"
+
+    @admin.display(description="Answer")
+    def given(self, answer):
+        return _answer_given(answer)
+
+    @admin.display(description="Time")
+    def seconds(self, answer):
+        return _answer_seconds(answer)
+
+
+class AnswerInline(admin.TabularInline):
+    """A player's answers, read-only: the ledger the scores and the report come from."""
+
+    model = Answer
+    fields = ["question", "given", "is_correct", "typo", "points", "seconds"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("round__question", "choice")
+
+    @admin.display(description="Question")
+    def question(self, answer):
+        return f"{answer.round.index + 1}. {answer.round.question.prompt}"
+
+    @admin.display(description="Answer")
+    def given(self, answer):
+        return _answer_given(answer)
+
+    @admin.display(description="Time")
+    def seconds(self, answer):
+        return _answer_seconds(answer)
 
 
 @admin.register(QuizSession)
@@ -144,9 +525,11 @@ class QuizSessionAdmin(admin.ModelAdmin):
     @admin.display(description="Screens")
     def screens(self, session):
         return format_html(
-            '<a href="{}">host</a> · <a href="{}">live scores</a>',
+            '<a href="{}">host</a> · <a href="{}">live scores</a> · <a href="{}">report</a> · <a href="{}">answers</a>',
             reverse("quizzes:host", args=[session.code]),
             reverse("livescore", args=[session.code]),
+            reverse("quizzes:report", args=[session.code]),
+            f"{reverse('admin:quizzes_answer_changelist')}?round__session__code={session.code}",
         )
 
 
@@ -157,6 +540,7 @@ class ParticipantAdmin(admin.ModelAdmin):
     search_fields = ["nickname", "session__code"]
     readonly_fields = ["session", "nickname", "score", "score_reached_at", "joined_at", "is_bot", "bot_accuracy",
                        "bot_speed"]
+    inlines = [AnswerInline]
 
     def has_add_permission(self, request):
         return False

@@ -1,3 +1,4 @@
+from channels.auth import AuthMiddleware
 from django.urls import re_path
 
 from live.origins import SameOriginOnly
@@ -11,5 +12,7 @@ CODE = rf"(?P<code>{JOIN_CODE_PATTERN})"
 # host's cookie). Browsers always send one, so a page's socket without it is refused too.
 websocket_urlpatterns = [
     re_path(rf"^ws/play/{CODE}/?$", SameOriginOnly(PlayerConsumer.as_asgi())),
-    re_path(rf"^ws/host/{CODE}/?$", SameOriginOnly(HostConsumer.as_asgi())),
+    # Only the host screen needs the Django user: resolving it costs every other connect
+    # a hop to the database thread (profiled: a fifth of the event loop in a join burst).
+    re_path(rf"^ws/host/{CODE}/?$", SameOriginOnly(AuthMiddleware(HostConsumer.as_asgi()))),
 ]

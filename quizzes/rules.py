@@ -1,6 +1,8 @@
 """The quiz's rules, pure: no database, no clock. What makes an answer right (for each kind
 of question) and how many points it earns (decision 7)."""
 
+import random
+import string
 import unicodedata
 from datetime import timedelta
 
@@ -51,10 +53,20 @@ def sentence_words(sentence: str) -> list[str]:
     return sentence.split()
 
 
+PUNCTUATION = string.punctuation + "“”‘’…"
+
+
+def bare_words(words: list[str]) -> list[str]:
+    """Words as an order is judged: case and the punctuation a tile carries aside (the tiles
+    of "She has lived here since 2010." also make "Since 2010 she has lived here.")."""
+    return [bare for word in words if (bare := word.strip(PUNCTUATION).casefold())]
+
+
 def match_order(words: list[str], sentences: list[str]) -> bool:
-    """Right when the words, in the order given, make one of the right sentences (case aside)."""
-    given = [word.casefold() for word in words]
-    return any(given == [word.casefold() for word in sentence_words(s)] for s in sentences)
+    """Right when the words, in the order given, make one of the right sentences (case and
+    punctuation aside)."""
+    given = bare_words(words)
+    return any(given == bare_words(sentence_words(s)) for s in sentences)
 
 
 # The question's fields `judge` reads.
@@ -70,6 +82,22 @@ def judge(question, *, choice, text: str) -> tuple[bool, bool]:
     if question.kind == "order":
         return match_order(sentence_words(text), lines(question.accepted_answers)), False
     return bool(choice is not None and choice.is_correct), False
+
+
+def dealt_choice_order(choice_ids: list[int], *, kind: str, shuffle: bool, seed: str) -> list[int]:
+    """The order a session deals a question's choices in: as authored, or shuffled by a
+    generator seeded from the session and the round, so every screen (and a rerun of the
+    same seed) deals the same order. True or false keeps its authored order (True first)."""
+    order = list(choice_ids)
+    if shuffle and kind != "true_false":
+        random.Random(seed).shuffle(order)
+    return order
+
+
+def in_dealt_order(choices: list, order: list[int]) -> list:
+    """`choices` sorted as a round deals them (ids in `order`); any not in it come last."""
+    position = {pk: n for n, pk in enumerate(order)}
+    return sorted(choices, key=lambda choice: position.get(choice.pk, len(position)))
 
 
 def speech_seconds(prompt: str) -> float:

@@ -53,10 +53,7 @@ def round_view(session: QuizSession) -> dict:
     if round_ is None:
         return {}
     question = round_.question
-    choices = list(question.choices.all())
-    if round_.choice_order:  # as this session deals them (maybe shuffled)
-        position = {pk: n for n, pk in enumerate(round_.choice_order)}
-        choices.sort(key=lambda choice: position.get(choice.pk, len(position)))
+    choices = rules.in_dealt_order(list(question.choices.all()), round_.choice_order)
     view = {
         "round": round_,
         "question": question,

@@ -3,15 +3,17 @@ import io
 import segno
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from leaderboard import board
+from leaderboard import live as leaderboard_live
 from leaderboard import partials as leaderboard_partials
 
-from . import hosting, partials, practice, selectors, services
-from .forms import JoinForm
+from . import banks, hosting, partials, practice, reports, selectors, services
+from .forms import HostOptionsForm, JoinForm, KickForm
 from .identity import joined_participant_id, remember_participant
 from .models import QuizSession
 
@@ -24,7 +26,7 @@ def _session_or_404(code: str):
 
 
 def _board(session) -> board.Board:
-    return board.top(session_id=session.pk, limit=settings.ELSA["LEADERBOARD_SIZE"])
+    return leaderboard_live.current_board_now(session.pk, settings.ELSA["LEADERBOARD_SIZE"])
 
 
 def _leaderboard_html(session) -> str:
@@ -168,3 +170,83 @@ def _practice_item(request, participant, ids: list[int], *, feedback: dict | Non
     context = {"session": participant.session, "question": question, "left": len(ids), "feedback": feedback,
                "words": practice.scrambled(question) if question is not None else []}
     return render(request, "quizzes/_practice_item.html", context)
+
+
+def _reported_session(request, code: str):
+    """The session whose report this user may read: staff who may watch it (hosting.py)."""
+    session = _session_or_404(code)
+    if not hosting.may_watch(request.user):
+        raise PermissionDenied
+    return session
+
+
+@staff_member_required
+@require_GET
+def report(request, code: str):
+    """The teacher's report: every player's answers, the hardest questions, accuracy."""
+    report = reports.session_report(_reported_session(request, code))
+    return render(request, "quizzes/report.html", {"report": report, "session": report.session})
+
+
+@staff_member_required
+@require_GET
+def report_download(request, code: str, file_format: str):
+    report = reports.session_report(_reported_session(request, code))
+    if file_format == "xlsx":
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        response = HttpResponse(reports.report_xlsx(report), content_type=content_type)
+    else:
+        response = HttpResponse(reports.report_csv(report), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{reports.report_filename(report, file_format)}"'
+    return response
+
+
+@staff_member_required
+@require_GET
+def bank_template(request, file_format: str):
+    """A question bank file to start from: one question of each kind (quizzes/banks.py)."""
+    banks.template_picture_stored()
+    format_ = banks.FORMATS[file_format]()
+    response = HttpResponse(format_.export_data(banks.template_dataset()), content_type=format_.get_content_type())
+    response["Content-Disposition"] = f'attachment; filename="question-bank-template.{file_format}"'
+    return response
+
+
+def _controlled_session(request, code: str):
+    """The session named in a host control's URL, if this user controls it: else a refusal."""
+    session = _session_or_404(code)
+    if not hosting.may_control(request.user, session):
+        return session, HttpResponse(partials.flash("Only this session's host can change it."), status=403)
+    return session, None
+
+
+@staff_member_required
+@require_POST
+def host_options(request, code: str):
+    session, refused = _controlled_session(request, code)
+    if refused:
+        return refused
+    form = HostOptionsForm(request.POST)
+    if not form.is_valid() or not form.changes():
+        return HttpResponse(partials.flash("That is not a choice the host screen offers."), status=400)
+    try:
+        services.session_configure(session_id=session.pk, **form.changes())
+    except services.HostError as error:
+        return HttpResponse(partials.flash(error.message), status=409)
+    return HttpResponse(status=204)
+
+
+@staff_member_required
+@require_POST
+def host_kick(request, code: str):
+    session, refused = _controlled_session(request, code)
+    if refused:
+        return refused
+    form = KickForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse(partials.flash("Choose a player to remove."), status=400)
+    try:
+        services.participant_kick(session_id=session.pk, participant_id=form.cleaned_data["participant"])
+    except services.HostError as error:
+        return HttpResponse(partials.flash(error.message), status=409)
+    return HttpResponse(status=204)

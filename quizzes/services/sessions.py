@@ -27,13 +27,13 @@ from monitoring.logs import event as log_event
 from .. import events, rules
 from ..errors import HostError
 from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Answer, Participant, Question, Quiz, QuizSession, Round
+from .questions import question_problems
 from .queue import enqueue
 from .scoring import answers_score_pending
 
 log = logging.getLogger(__name__)
 State = QuizSession.State
 Kind = Question.Kind
-CHOICE_KINDS = {Kind.CHOICE, Kind.TRUE_FALSE, Kind.LISTEN, Kind.PICTURE}
 
 
 def new_join_code() -> str:
@@ -49,27 +49,6 @@ def quiz_problems(quiz: Quiz) -> list[str]:
     for number, question in enumerate(questions, start=1):
         problems += [f"Question {number}: {problem}" for problem in question_problems(question)]
     return problems
-
-
-def question_problems(question: Question) -> list[str]:
-    """What a question lacks to be asked, by its kind."""
-    if question.kind in CHOICE_KINDS:
-        choices = list(question.choices.all())
-        problems = []
-        wanted = (2, 2) if question.kind == Kind.TRUE_FALSE else (2, 6)
-        if not wanted[0] <= len(choices) <= wanted[1]:
-            problems.append("it needs 2 choices." if wanted[0] == wanted[1] else "it needs 2 to 6 choices.")
-        if sum(c.is_correct for c in choices) != 1:
-            problems.append("it needs exactly one correct choice.")
-        if question.kind == Kind.PICTURE and not (question.image or all(c.image for c in choices)):
-            problems.append("it needs a picture, on the question or on every choice.")
-        return problems
-    if not rules.lines(question.accepted_answers):
-        return ["it needs at least one accepted answer." if question.kind == Kind.TYPED
-                else "it needs the right sentence."]
-    if question.kind == Kind.ORDER and len(rules.sentence_words(rules.lines(question.accepted_answers)[0])) < 2:
-        return ["its sentence needs two words or more."]
-    return []
 
 
 def session_create(
@@ -191,11 +170,11 @@ def _open_round(session: QuizSession, *, index: int) -> None:
     question = session.quiz.questions.all()[index]
     now = timezone.now()
     speech = rules.speech_seconds(question.prompt) if question.kind == Kind.LISTEN else 0.0
-    choice_ids = list(question.choices.values_list("pk", flat=True))
+    seed = f"{session.code if session.bot_seed is None else session.bot_seed}:{index}"
+    choice_ids = rules.dealt_choice_order(list(question.choices.values_list("pk", flat=True)), kind=question.kind,
+                                          shuffle=session.shuffle_choices, seed=seed)
     words: list[str] = []
-    rng = random.Random()
-    if session.shuffle_choices:
-        rng.shuffle(choice_ids)
+    rng = random.Random(f"{seed}:words")
     if question.kind == Kind.ORDER:
         words = rules.sentence_words(rules.lines(question.accepted_answers)[0])
         right = list(words)

@@ -18,6 +18,9 @@ import yaml
 from tests.support import deploy
 from tests.support.deploy import COMPOSE_PATH, DOCKERFILE_PATH, NGINX_PATH, ROOT, SETTINGS_PATH
 
+# What an operator must export before `docker compose up` (compose.yaml's header).
+CALLER = {"POSTGRES_PASSWORD": "a-strong-db-password", "RABBITMQ_PASSWORD": "a-strong-broker-password"}
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict:
@@ -66,7 +69,7 @@ def test_every_long_running_service_restarts_when_it_exits(services):
 
 def test_the_production_broker_is_rabbitmq_and_workers_wait_for_it(services):
     for name, service in deploy.app_services(services).items():
-        broker = urlsplit(deploy.environment(service)["CELERY_BROKER_URL"])
+        broker = urlsplit(deploy.interpolate(deploy.environment(service)["CELERY_BROKER_URL"], CALLER))
         assert broker.scheme == "amqp" and broker.hostname in services, f"{name}: {broker.geturl()}"
         assert services[broker.hostname]["image"].startswith("rabbitmq:")
     celery = deploy.services_running(services, deploy.is_celery("worker"))
@@ -216,9 +219,11 @@ def test_app_env_is_production_safe(services):
         for required in ("DATABASE_URL", "REDIS_URL", "SECRET_KEY", "ALLOWED_HOSTS"):
             assert required in env, f"{name} does not set {required}"
         assert env["SECRET_KEY"].startswith("${SECRET_KEY:?"), "SECRET_KEY must be required"
+        for url in ("DATABASE_URL", "CELERY_BROKER_URL"):
+            assert re.search(r":\$\{\w+_PASSWORD:\?[^}]*\}@", env[url]), f"{name}: {url}'s password must be required"
         assert env.get("DEBUG") == "0", f"{name} must run with DEBUG=0"
         assert deploy.interpolate(env["HTTPS"], {}) == "1", f"{name}: HTTPS (secure cookies, HSTS) must default on"
-        assert urlsplit(env["DATABASE_URL"]).hostname in services
+        assert urlsplit(deploy.interpolate(env["DATABASE_URL"], CALLER)).hostname in services
         assert urlsplit(env["REDIS_URL"]).hostname in services
 
 
@@ -336,7 +341,7 @@ def test_django_deploy_checks_pass_with_composes_environment(services):
     import subprocess
     import sys
 
-    given = {"SECRET_KEY": secrets.token_urlsafe(50)}
+    given = {**CALLER, "SECRET_KEY": secrets.token_urlsafe(50)}
     for name, service in deploy.app_services(services).items():
         env = {var: deploy.interpolate(value, given) for var, value in deploy.environment(service).items()}
         base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "VIRTUAL_ENV")}

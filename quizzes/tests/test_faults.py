@@ -260,7 +260,7 @@ def test_d_web_server_restarted_mid_question_keeps_a_players_locked_in_answer(ri
         assert Answer.objects.filter(round__session=session).count() == 1
 
         wait_for(lambda: scored(session) == 1, what="ann's answer to be scored")
-        services.session_next(session_id=session.pk)  # the host closes the question
+        services.round_close(round_id=session.current_round_id)  # unless it closed itself already
         reveal = clients.recv_until(again, 'id="my-result"')
         points = Answer.objects.get(participant_id=ann_id).points
         assert "Correct!" in reveal and f'<span id="my-score">{points}</span>' in reveal
@@ -325,7 +325,9 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
     rig.worker(env, name="worker-b")  # two workers, as compose runs them, on one broker
     web_a = rig.web(env, name="web-a")
     web_b = rig.web(env, name="web-b")
-    session = services.session_create(quiz=make_quiz(questions=1, time_limit=30))
+    # The reveal waits for the host: six answers close the question early (everyone
+    # connected has answered), and nothing may move the quiz past the reveal unseen.
+    session = services.session_create(quiz=make_quiz(questions=1, time_limit=30), auto_advance=False)
 
     sockets, names = [], []
     try:
@@ -357,7 +359,7 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
                           what="A's feed to show the answers sent through B")
         assert {e["PlayerID"] for e in expected if e["Score"] > 0} == {"p0", "p1", "p3", "p5"}
 
-        services.session_next(session_id=session.pk)  # the host closes the question
+        services.round_close(round_id=session.current_round_id)  # unless it closed itself already
         answers = {a.participant.nickname: a for a in
                    Answer.objects.filter(round__session=session).select_related("participant", "round__question")}
         for name, socket, choice in zip(names, sockets, picks):
@@ -370,8 +372,9 @@ def test_g_two_web_processes_share_one_quiz(rig, here):
         for socket in sockets:
             socket.close()
 
+    services.session_next(session_id=session.pk)  # the host shows the podium
     wait_for(lambda: QuizSession.objects.get(pk=session.pk).state == "finished", timeout=15,
-             what="the worker to finish the quiz")
+             what="the quiz to finish")
     # What one process alone would have scored: the rule applied to each stored answer.
     for answer in answers.values():
         assert answer.points == expected_points(answer, streak=1 if answer.is_correct else 0)

@@ -158,7 +158,8 @@ def test_the_host_screen_shows_hostile_nicknames_as_text_in_roster_and_podium(se
     lobby = staff.get(f"/host/{session.code}").content.decode()
     roster = lobby[lobby.index('id="roster"'):lobby.index('id="leaderboard"')]
     for nickname in DB_NICKNAMES:
-        assert f"<li>{escape(nickname)}</li>" in roster
+        assert f'<li><span class="name">{escape(nickname)}</span>' in roster
+        assert f'aria-label="Remove {escape(nickname)}"' in roster  # the host's remove button
     assert_inert(lobby, ALL_NICKNAMES, stage_ids=1)
     assert_inert(partials.roster(selectors.roster(session)), DB_NICKNAMES)  # the live roster push
 

@@ -57,6 +57,8 @@ def test_word_order_is_right_only_in_a_right_order():
     assert rules.match_order("she has lived here since 2010.".split(), sentences)
     assert rules.match_order("Since 2010 she has lived here.".split(), sentences)
     assert not rules.match_order("She has here lived since 2010.".split(), sentences)
+    # The tiles are the first sentence's words: the punctuation they carry does not count.
+    assert rules.match_order("Since 2010. she has lived here".split(), sentences)
 
 
 def test_listening_speed_counts_from_the_end_of_the_spoken_prompt():

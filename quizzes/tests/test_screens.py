@@ -85,7 +85,7 @@ CONTROLS = {Kind.TYPED: ("#answer-text", ".typed-answer button[type=submit]"),
 def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, screenshots):
     quiz = make_quiz_of_every_kind(time_limit=60)
     session = services.session_create(quiz=quiz, host=make_host("teacher"), scores_live=False, auto_advance=False)
-    for n in range(11):  # a class on the board (not connected: the connected player sets the pace)
+    for n in range(29):  # a class of thirty on the board (not connected: the connected player sets the pace)
         services.participant_join(code=session.code, nickname=f"Pupil {n + 1:02}")
 
     host = browser.new_context(**PROJECTOR).new_page()
@@ -154,6 +154,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
 
     host.wait_for_selector(".podium")
     check(host, "host-5-podium", screenshots)
+    assert host.locator("text=Open the report").is_visible()  # the teacher's next step
     phone.wait_for_selector("#my-result .final")
     assert_rank_badge_matches_my_row(phone)
     assert phone.inner_text("#my-rank") == "#1"

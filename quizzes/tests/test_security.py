@@ -180,14 +180,14 @@ def test_starting_a_session_from_the_admin_needs_the_host_permission():
     quiz = make_quiz(questions=1)
     editor = User.objects.create_user("editor", password="pw", is_staff=True)
     editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_quiz", "change_quiz"]))
-    action = {"action": "start_live_session", "_selected_action": [quiz.pk]}
+    start = f"/admin/quizzes/quiz/{quiz.pk}/start/"
 
-    logged_in(editor).post("/admin/quizzes/quiz/", action)
+    assert logged_in(editor).post(start).status_code == 403
     assert not QuizSession.objects.exists()
 
     host = make_host("host")
     host.user_permissions.add(Permission.objects.get(codename="view_quiz"))
-    response = logged_in(host).post("/admin/quizzes/quiz/", action)
+    response = logged_in(host).post(start)
     session = QuizSession.objects.get()
     assert response["Location"] == f"/host/{session.code}" and session.host == host
 

@@ -114,6 +114,12 @@ def expected_points(answer: Answer, streak: int) -> int:
                                limit=timedelta(seconds=question.time_limit_seconds), streak=streak)
 
 
+def chose_right(answer: Answer) -> bool:
+    """Whether a multiple-choice answer picked the right choice (the rule's input, read
+    independently of what scoring stored)."""
+    return answer.choice is not None and answer.choice.is_correct
+
+
 def assert_scored_by_the_rule(session) -> None:
     """Every stored answer is scored, once, by decision 7 (streaks included), and each
     total is the sum of its player's points: recomputed from the ledger alone."""
@@ -126,11 +132,11 @@ def assert_scored_by_the_rule(session) -> None:
     for participant_id, mine in by_player.items():
         for index, answer in mine.items():
             streak = 0
-            while answer.choice.is_correct and index - streak in mine and mine[index - streak].choice.is_correct:
+            while chose_right(answer) and index - streak in mine and chose_right(mine[index - streak]):
                 streak += 1
-            assert answer.is_correct == answer.choice.is_correct
+            assert answer.is_correct == chose_right(answer)
             assert answer.points == expected_points(answer, streak), (answer.pk, answer.points, streak)
-        totals[participant_id] = sum(a.points for a in mine.values())
+        totals[participant_id] = sum(a.points or 0 for a in mine.values())
     scores = dict(Participant.objects.filter(session=session).values_list("pk", "score"))
     assert scores == {pid: totals.get(pid, 0) for pid in scores}
 
