@@ -94,6 +94,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
     host.fill("#id_password", "a-long-pass")
     host.click("input[type=submit]")
     host.wait_for_selector(".big-code")
+    host.wait_for_function("() => document.querySelector('img.qr').complete")
     assert host.evaluate("() => document.querySelector('img.qr').naturalWidth") > 0
 
     phone = browser.new_context(**PHONE).new_page()
