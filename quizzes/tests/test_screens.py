@@ -138,6 +138,8 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
         host.wait_for_selector(".stage-closed")
         last = number == 6
         check(host, f"host-3-reveal-{number}-{kind}", screenshots, ".host-action button")
+        if kind in (Kind.TYPED, Kind.ORDER):
+            assert "1 of 1 answer right" in host.inner_text(".right-count")
 
         host.click("text=Show the podium" if last else "text=Show the leaderboard")
         if last:
