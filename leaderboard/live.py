@@ -72,11 +72,11 @@ async def board_frame(hub: Hub, session_id: int, *, json_feed: bool = False, per
         frame = partials.board_html(standings)
         if room is not None:
             room.frames["html"], _shown[room] = frame, standings
-    return frame + _badge(standings, person_id)
+    return frame + _badge(partials.ranks_on(standings), person_id)
 
 
-def _badge(standings: board.Board, person_id: int | None) -> str:
-    rank = partials.rank_on(standings, person_id) if person_id is not None else None
+def _badge(ranks: dict[int, int], person_id: int | None) -> str:
+    rank = ranks.get(person_id) if person_id is not None else None
     return partials.rank_badge(rank) if rank is not None else ""
 
 
@@ -101,8 +101,9 @@ async def redraw_board(room: Room) -> None:
         else:  # a person's sockets get the board with their own rank on it, in one frame
             send_all([c for c in clients if c.person_id is None], BOARD, rendered[key])
     if "html" in rendered:
+        ranks = partials.ranks_on(standings)
         for person_id, mine in list(room.people.items()):
-            send_all(mine, BOARD, rendered["html"] + _badge(standings, person_id))
+            send_all(mine, BOARD, rendered["html"] + _badge(ranks, person_id))
     for key in ("html", "json"):
         if key not in rendered:  # no socket wanted this format: its cached frame is stale now
             room.frames.pop(key, None)

@@ -20,9 +20,10 @@ def rank_badge(rank: int | None) -> SafeString:
     return mark_safe(f'<span id="my-rank" class="me-rank">{f"#{int(rank)}" if rank else ""}</span>')
 
 
-def rank_on(standings: Board, participant_id: int) -> int | None:
-    """The player's rank on this board, or None if its read prefix does not reach them."""
-    return next((s.rank for s in standings.standings if s.participant_id == participant_id), None)
+def ranks_on(standings: Board) -> dict[int, int]:
+    """Each listed player's rank on this board, by participant id (the board's read prefix:
+    a player past it is not in here)."""
+    return {s.participant_id: s.rank for s in standings.standings}
 
 
 def board_json(standings: Board) -> str:

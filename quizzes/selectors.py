@@ -129,6 +129,9 @@ def host_view(session: QuizSession) -> dict:
         view["distribution"] = [
             (c, counts.get(c.pk, 0), round(100 * counts.get(c.pk, 0) / total)) for c in view["current"]["choices"]
         ]
+        if not view["current"]["choices"]:  # typed or put in order: how many got it right
+            view["right"] = Answer.objects.filter(round=session.current_round, is_correct=True).count()
+            view["answers"] = sum(counts.values())
     elif session.state == State.FINISHED:
         view["podium"] = list(session.participants.filter(kicked_at__isnull=True).order_by(*STANDING_ORDER)[:3])
     return view

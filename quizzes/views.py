@@ -70,7 +70,7 @@ def play(request, code: str):
     standings = _board(participant.session)
     view = selectors.player_view(participant)
     # The badge shows the rank on the board this page shows (one rank everywhere).
-    view["rank"] = leaderboard_partials.rank_on(standings, participant.pk) or view["rank"]
+    view["rank"] = leaderboard_partials.ranks_on(standings).get(participant.pk) or view["rank"]
     page = partials.player_page(view)
     context = {"session": participant.session, "leaderboard_html": leaderboard_partials.board_html(standings), **page}
     return render(request, "quizzes/play.html", context)

@@ -94,6 +94,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
     host.fill("#id_password", "a-long-pass")
     host.click("input[type=submit]")
     host.wait_for_selector(".big-code")
+    host.wait_for_function("() => document.querySelector('img.qr').complete")
     assert host.evaluate("() => document.querySelector('img.qr').naturalWidth") > 0
 
     phone = browser.new_context(**PHONE).new_page()
@@ -137,6 +138,8 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
         host.wait_for_selector(".stage-closed")
         last = number == 6
         check(host, f"host-3-reveal-{number}-{kind}", screenshots, ".host-action button")
+        if kind in (Kind.TYPED, Kind.ORDER):
+            assert "1 of 1 answer right" in host.inner_text(".right-count")
 
         host.click("text=Show the podium" if last else "text=Show the leaderboard")
         if last:
@@ -242,3 +245,24 @@ def test_with_scores_at_the_reveal_no_frame_moves_a_score_before_the_close(
     ann.wait_for_selector("#my-result .right")
     points = str(Answer.objects.get().points)
     ann.wait_for_function(f"() => document.querySelector('#my-score').textContent === '{points}'")
+
+
+MOVE_LAST_ROW_TO_THE_TOP = """() => {
+    const rows = document.querySelector('#leaderboard ol');
+    document.dispatchEvent(new Event('htmx:wsBeforeMessage'));
+    rows.prepend(rows.lastElementChild);
+    document.dispatchEvent(new Event('htmx:wsAfterMessage'));
+    return [...rows.children].filter(row => row.getAnimations().length).length;
+}"""
+
+
+@pytest.mark.parametrize("motion", ["no-preference", "reduce"])
+def test_the_big_screen_slides_rows_to_their_new_rank_unless_asked_for_less_motion(live_server_url, browser, motion):
+    session = services.session_create(quiz=make_quiz_of_every_kind(), auto_advance=False)
+    for nickname in ("Ann", "Bob", "Cy"):
+        services.participant_join(code=session.code, nickname=nickname)
+    screen = browser.new_context(**PROJECTOR, reduced_motion=motion).new_page()
+    screen.goto(f"{live_server_url}/livescore/{session.code}")
+    screen.wait_for_selector("#leaderboard li:has-text('Cy')")
+    moving = screen.evaluate(MOVE_LAST_ROW_TO_THE_TOP)
+    assert moving == (3 if motion == "no-preference" else 0)

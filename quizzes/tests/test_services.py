@@ -277,9 +277,10 @@ def test_reveal_results_rank_equal_scores_together_from_the_database():
     answer_after(session, cat, wrong_choice(session), 1)
     services.session_next(session_id=session.pk)
     session.refresh_from_db()
+    right, wrong = correct_choice(session).text, wrong_choice(session).text
     assert selectors.results(session) == {
-        str(ann.pk): (True, 1000, 1000, 1, 1, False), str(bob.pk): (True, 1000, 1000, 1, 1, False),
-        str(cat.pk): (False, 0, 0, 3, 0, False),
+        str(ann.pk): (True, 1000, 1000, 1, 1, False, right, 1), str(bob.pk): (True, 1000, 1000, 1, 1, False, right, 1),
+        str(cat.pk): (False, 0, 0, 3, 0, False, wrong, 2),
     }
 
 
