@@ -25,6 +25,10 @@ RUN SECRET_KEY=collectstatic-build-only-not-secret DEBUG=0 \
     python manage.py collectstatic --noinput \
     && rm -f db.sqlite3
 
+# Uploaded question pictures (compose mounts its `media` volume here; a new volume takes
+# this folder's owner, so the app may write to it).
+RUN mkdir -p /app/media && chown elsa:elsa /app/media
+
 USER elsa
 
 EXPOSE 8000

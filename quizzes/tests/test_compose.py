@@ -395,3 +395,25 @@ def test_nginx_drops_slow_clients():
     assert seconds("send_timeout") <= 60
     assert seconds("keepalive_timeout") <= 30
     assert directives["client_max_body_size"][0] in ("16k", "32k", "64k")
+
+
+def test_uploaded_pictures_are_on_a_volume_the_app_writes_and_nginx_serves(compose, services):
+    """A question's picture, saved by a web replica, must load for every player: on one
+    shared volume at the app's MEDIA_ROOT, served by nginx at /media/."""
+    from quizzes.services.authoring import PICTURE_MAX_BYTES
+
+    assert "media" in compose["volumes"]
+    for name, service in deploy.app_services(services).items():
+        root = deploy.environment(service)["MEDIA_ROOT"]
+        assert f"media:{root}" in service.get("volumes", []), f"{name} does not keep pictures on the media volume"
+    mounted = [v.split(":") for v in services["lb"]["volumes"] if v.startswith("media:")]
+    assert mounted and mounted[0][2] == "ro", "nginx needs the media volume, read-only"
+    conf = "\n".join(line.split("#", 1)[0] for line in NGINX_PATH.read_text().splitlines())
+    media = re.search(r"location\s+/media/\s*\{([^}]*)\}", conf)
+    assert media and re.search(rf"alias\s+{re.escape(mounted[0][1])}/\s*;", media.group(1))
+    assert "include /etc/nginx/mime.types;" in conf, "pictures need their image/* types"
+    # The admin's uploads pass nginx's body limit; the players' forms keep the small one.
+    admin = re.search(r"location\s+/admin/\s*\{([^}]*)\}", conf)
+    limit = re.search(r"client_max_body_size\s+(\d+)m\s*;", admin.group(1)) if admin else None
+    assert limit and int(limit.group(1)) * 1024 * 1024 > PICTURE_MAX_BYTES
+    assert re.search(r"mkdir -p /app/media && chown elsa:elsa /app/media", DOCKERFILE_PATH.read_text())
