@@ -166,7 +166,14 @@ class Hub:
             room = self.rooms[room_id] = Room(room_id)
             if room_id in self._subscribed:  # the room ended and came back before we unsubscribed
                 room.subscribed.set()
+        person = client.person_id
+        arriving = person is not None and person not in room.people
         room.add(client)
+        if arriving and person is not None:
+            try:
+                await presence.arrive(room_id, person)
+            except redis.RedisError:  # the next beat vouches for them
+                log_event(log, "presence_failed", session=client.label, level=logging.WARNING, room=room_id)
         if not room.subscribed.is_set():
             try:
                 await asyncio.wait_for(room.subscribed.wait(), timeout=SUBSCRIBE_TIMEOUT)

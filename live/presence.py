@@ -31,6 +31,16 @@ async def vouch(rooms: dict) -> None:
     await pipe.execute()
 
 
+async def arrive(room_id: int, person_id: int) -> None:
+    """For the hub, when a person's first socket joins a room: present at once, not from
+    the next beat (else one quick answer could close a question before they count)."""
+    until = time.time() + BEATS * settings.ELSA["PRESENCE_SECONDS"]
+    pipe = async_client().pipeline(transaction=False)
+    pipe.zadd(key(room_id), {str(person_id): until}, gt=True)
+    pipe.expire(key(room_id), int(BEATS * settings.ELSA["PRESENCE_SECONDS"]) + 5)
+    await pipe.execute()
+
+
 def present(room_id: int) -> set[int]:
     """The people connected to the room now, on any web process."""
     members: list = sync_client().zrangebyscore(key(room_id), time.time(), "+inf")
