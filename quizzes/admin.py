@@ -441,8 +441,24 @@ def _answer_seconds(answer: Answer) -> str:
     return f"{seconds:.1f} s"
 
 
+class AnswerColumns:
+    """How an answer reads in the admin: in the answers list and on a player's page."""
+
+    @admin.display(description="Question", ordering="round__index")
+    def question(self, answer):
+        return f"{answer.round.index + 1}. {answer.round.question.prompt}"
+
+    @admin.display(description="Answer")
+    def given(self, answer):
+        return _answer_given(answer)
+
+    @admin.display(description="Time")
+    def seconds(self, answer):
+        return _answer_seconds(answer)
+
+
 @admin.register(Answer)
-class AnswerAdmin(ReadOnlyAdmin):
+class AnswerAdmin(AnswerColumns, ReadOnlyAdmin):
     list_display = ["participant", "session", "question", "given", "is_correct", "typo", "points", "seconds"]
     list_filter = ["is_correct"]
     list_select_related = ["participant", "round__session", "round__question", "choice"]
@@ -460,20 +476,8 @@ class AnswerAdmin(ReadOnlyAdmin):
     def session(self, answer):
         return answer.round.session.code
 
-    @admin.display(description="Question", ordering="round__index")
-    def question(self, answer):
-        return f"{answer.round.index + 1}. {answer.round.question.prompt}"
 
-    @admin.display(description="Answer")
-    def given(self, answer):
-        return _answer_given(answer)
-
-    @admin.display(description="Time")
-    def seconds(self, answer):
-        return _answer_seconds(answer)
-
-
-class AnswerInline(admin.TabularInline):
+class AnswerInline(AnswerColumns, admin.TabularInline):
     """A player's answers, read-only: the ledger the scores and the report come from."""
 
     model = Answer
@@ -490,18 +494,6 @@ class AnswerInline(admin.TabularInline):
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("round__question", "choice")
-
-    @admin.display(description="Question")
-    def question(self, answer):
-        return f"{answer.round.index + 1}. {answer.round.question.prompt}"
-
-    @admin.display(description="Answer")
-    def given(self, answer):
-        return _answer_given(answer)
-
-    @admin.display(description="Time")
-    def seconds(self, answer):
-        return _answer_seconds(answer)
 
 
 @admin.register(QuizSession)
