@@ -85,7 +85,7 @@ CONTROLS = {Kind.TYPED: ("#answer-text", ".typed-answer button[type=submit]"),
 def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, screenshots):
     quiz = make_quiz_of_every_kind(time_limit=60)
     session = services.session_create(quiz=quiz, host=make_host("teacher"), scores_live=False, auto_advance=False)
-    for n in range(29):  # a class of thirty on the board (not connected: the connected player sets the pace)
+    for n in range(28):  # a class of thirty on the board, two of them connected
         services.participant_join(code=session.code, nickname=f"Pupil {n + 1:02}")
 
     host = browser.new_context(**PROJECTOR).new_page()
@@ -103,6 +103,13 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
     phone.click("button[type=submit]")
     phone.wait_for_selector("text=You're in as Ann")
     assert not phone.is_visible("#leaderboard")  # not a board of zeros
+    # A second connected player who never answers: each question stays open until the
+    # host closes it, so every phone stage (locked in included) can be looked at.
+    bo = browser.new_context(**PHONE).new_page()
+    bo.goto(f"{live_server_url}/?code={session.code}")
+    bo.fill("#id_nickname", "Bo")
+    bo.click("button[type=submit]")
+    bo.wait_for_selector("text=You're in as Bo")
     check(phone, "phone-1-lobby", screenshots)
     host.wait_for_selector("#roster li:has-text('Ann')")
     check(host, "host-1-lobby", screenshots, ".host-action button", "img.qr")
@@ -128,7 +135,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
         answer(phone, question)
         if number == 1:
             check(phone, "phone-3-locked-in", screenshots)
-        # Ann is the only one connected: her answer closes the question.
+        host.click("text=Close question")
         phone.wait_for_selector("#my-result .right")
         assert "The answer:" in phone.inner_text("#stage")
         assert "Correct!" in phone.inner_text("#my-result") and "+" in phone.inner_text("#my-result .points-why")
