@@ -135,6 +135,7 @@ class Hub:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
         self.lag = 0.0  # how late the event loop runs, smoothed (seconds)
+        self.arrivals: dict[int, set[int]] = defaultdict(set)  # people to mark present
 
     def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
@@ -166,14 +167,9 @@ class Hub:
             room = self.rooms[room_id] = Room(room_id)
             if room_id in self._subscribed:  # the room ended and came back before we unsubscribed
                 room.subscribed.set()
-        person = client.person_id
-        arriving = person is not None and person not in room.people
+        if client.person_id is not None and client.person_id not in room.people:
+            self.arrivals[room_id].add(client.person_id)  # present from the next poll
         room.add(client)
-        if arriving and person is not None:
-            try:
-                await presence.arrive(room_id, person)
-            except redis.RedisError:  # the next beat vouches for them
-                log_event(log, "presence_failed", session=client.label, level=logging.WARNING, room=room_id)
         if not room.subscribed.is_set():
             try:
                 await asyncio.wait_for(room.subscribed.wait(), timeout=SUBSCRIBE_TIMEOUT)
@@ -276,12 +272,21 @@ class Hub:
             now = time.monotonic()
             self.lag = 0.8 * self.lag + 0.2 * max(0.0, now - asleep - TICK_POLL_SECONDS)
             metrics.loop_lag.set(self.lag)
+            if self.arrivals:
+                arrivals, self.arrivals = self.arrivals, defaultdict(set)
+                asyncio.get_running_loop().create_task(self._mark_present(arrivals))
             for room in list(self.rooms.values()):
                 if room.ticking or now < room.next_tick or not room.dirty:
                     continue
                 room.next_tick = now + room.interval(self.lag)
                 room.ticking = True
                 asyncio.get_running_loop().create_task(self.tick(room))
+
+    async def _mark_present(self, arrivals: dict[int, set[int]]) -> None:
+        try:
+            await presence.arrive(arrivals)
+        except (redis.RedisError, OSError):  # the next beat vouches for them
+            log_event(log, "presence_failed", level=logging.WARNING, rooms=len(arrivals))
 
     async def tick(self, room: Room) -> None:
         started = time.perf_counter()

@@ -31,13 +31,16 @@ async def vouch(rooms: dict) -> None:
     await pipe.execute()
 
 
-async def arrive(room_id: int, person_id: int) -> None:
-    """For the hub, when a person's first socket joins a room: present at once, not from
-    the next beat (else one quick answer could close a question before they count)."""
+async def arrive(arrivals: dict[int, set[int]]) -> None:
+    """For the hub, within a poll of a person's first socket joining a room: present at
+    once, not from the next beat (else one quick answer could close a question before
+    they count). One pipeline for every arrival since the last poll, so a burst of
+    thousands of connects costs a few Redis round trips, not one each."""
     until = time.time() + BEATS * settings.ELSA["PRESENCE_SECONDS"]
     pipe = async_client().pipeline(transaction=False)
-    pipe.zadd(key(room_id), {str(person_id): until}, gt=True)
-    pipe.expire(key(room_id), int(BEATS * settings.ELSA["PRESENCE_SECONDS"]) + 5)
+    for room_id, people in arrivals.items():
+        pipe.zadd(key(room_id), dict.fromkeys(map(str, people), until), gt=True)
+        pipe.expire(key(room_id), int(BEATS * settings.ELSA["PRESENCE_SECONDS"]) + 5)
     await pipe.execute()
 
 
