@@ -5,6 +5,7 @@ from django.contrib.auth.models import User
 
 from quizzes import services
 from quizzes.models import Question
+from tests.support.pages import log_in
 from tests.support.quizzes import make_quiz, make_quiz_of_every_kind
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -16,10 +17,7 @@ def test_a_teacher_builds_orders_and_previews_questions(live_server_url, browser
     quiz = make_quiz(questions=3)
     services.questions_renumber(quiz_id=quiz.pk)
     page = browser.new_context(**LAPTOP).new_page()
-    page.goto(f"{live_server_url}/admin/login/?next=/admin/quizzes/quiz/{quiz.pk}/change/")
-    page.fill("#id_username", "teacher")
-    page.fill("#id_password", "a-long-pass")
-    page.click("input[type=submit]")
+    log_in(page, live_server_url, f"/admin/quizzes/quiz/{quiz.pk}/change/")
 
     # The quiz page: its questions in order, the Start button in sight.
     page.wait_for_selector("#questions-group")
@@ -80,10 +78,7 @@ def test_each_kind_shows_its_own_fields_and_a_picture_in_its_preview(live_server
     quiz = make_quiz_of_every_kind()
     page = browser.new_context(**LAPTOP).new_page()
     typed = quiz.questions.get(kind="typed")
-    page.goto(f"{live_server_url}/admin/login/?next=/admin/quizzes/question/{typed.pk}/change/")
-    page.fill("#id_username", "teacher")
-    page.fill("#id_password", "a-long-pass")
-    page.click("input[type=submit]")
+    log_in(page, live_server_url, f"/admin/quizzes/question/{typed.pk}/change/")
     page.wait_for_selector("#id_accepted_answers")
     assert page.locator("#id_typo_tolerance").is_visible() and page.locator("#choices-group fieldset").is_hidden()
     screenshots(page, "admin-question-typed")

@@ -4,7 +4,7 @@ import pytest
 
 from quizzes import services
 from quizzes.models import Answer
-from tests.support.pages import seen, watch_for
+from tests.support.pages import log_in, seen, watch_for
 from tests.support.quizzes import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -16,10 +16,7 @@ def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz
                                       auto_advance=False)
 
     host = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
-    host.goto(f"{live_server_url}/admin/login/?next=/host/{session.code}")
-    host.fill("#id_username", "teacher")
-    host.fill("#id_password", "a-long-pass")
-    host.click("input[type=submit]")
+    log_in(host, live_server_url, f"/host/{session.code}")
     host.wait_for_selector(".big-code")
     assert session.code in host.inner_text(".big-code")
 

@@ -10,6 +10,7 @@ import pytest
 from live import presence
 from quizzes import rules, services
 from quizzes.models import Answer, Participant, Question
+from tests.support.pages import log_in
 from tests.support.quizzes import make_host, make_quiz_of_every_kind
 from tests.support.waiting import wait_for
 
@@ -89,10 +90,7 @@ def test_every_stage_and_every_kind_fits_its_screen(live_server_url, browser, sc
         services.participant_join(code=session.code, nickname=f"Pupil {n + 1:02}")
 
     host = browser.new_context(**PROJECTOR).new_page()
-    host.goto(f"{live_server_url}/admin/login/?next=/host/{session.code}")
-    host.fill("#id_username", "teacher")
-    host.fill("#id_password", "a-long-pass")
-    host.click("input[type=submit]")
+    log_in(host, live_server_url, f"/host/{session.code}")
     host.wait_for_selector(".big-code")
     host.wait_for_function("() => document.querySelector('img.qr').complete")
     assert host.evaluate("() => document.querySelector('img.qr').naturalWidth") > 0

@@ -23,3 +23,12 @@ def seen(page, name: str) -> dict:
     """What `watch_for(page, name, ...)` saw: {"text", "count"} (waits until it appears)."""
     page.wait_for_function(f"() => Boolean(window[{name!r}])")
     return page.evaluate(f"() => window[{name!r}]")
+
+
+def log_in(page, live_server_url: str, next_path: str, username: str = "teacher", password: str = "a-long-pass"):
+    """Log in through the admin's own form, as a teacher does, and land on `next_path`."""
+    page.goto(f"{live_server_url}/admin/login/?next={next_path}")
+    page.fill("#id_username", username)
+    page.fill("#id_password", password)
+    page.click("input[type=submit]")
+    return page
