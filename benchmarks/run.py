@@ -25,7 +25,7 @@ from pathlib import Path
 
 from elsa.processes import ROOT
 
-from . import report, scenarios
+from . import kinds, report, scenarios
 from .harness import Harness
 from .measure import HARNESS
 from .stack import Stack, database_url
@@ -50,7 +50,7 @@ def plan(args) -> list[tuple[str, str, object]]:
     if args.scoring:
         steps.append(("scoring", f"{args.rate:g}/s", lambda h: scenarios.scoring(h, args.scoring, args.rate)))
     if args.kinds:
-        steps.append(("kinds", str(args.kinds), lambda h: scenarios.kinds(h, args.kinds)))
+        steps.append(("kinds", str(args.kinds), lambda h: kinds.kinds(h, args.kinds)))
     if args.fleet:
         shape = [int(x) for x in args.fleet.split("x")]
         steps.append(("fleet", args.fleet, lambda h: scenarios.fleet(h, *shape)))

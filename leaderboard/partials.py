@@ -4,7 +4,8 @@ import json
 
 from django.conf import settings
 from django.template.loader import render_to_string
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from .board import Board
 
@@ -15,9 +16,9 @@ def board_html(standings: Board, *, title: str = "Leaderboard") -> str:
 
 
 def rank_badge(rank: int | None) -> SafeString:
-    """A player's own rank badge (#my-rank). Plain formatting (of a number): it goes to
-    each player with every board frame they get."""
-    return mark_safe(f'<span id="my-rank" class="me-rank">{f"#{int(rank)}" if rank else ""}</span>')
+    """A player's own rank badge (#my-rank), escaped like any template value; no template
+    render: it goes to each player with every board frame they get."""
+    return format_html('<span id="my-rank" class="me-rank">{}</span>', f"#{int(rank)}" if rank else "")
 
 
 def ranks_on(standings: Board) -> dict[int, int]:

@@ -1,95 +1,30 @@
-"""Question banks: quizzes to and from CSV, XLSX and JSON files with django-import-export,
-one row per question.
+"""django-import-export's resource for question banks: one question per row."""
 
-    quiz, accent, description   the quiz (matched by title; created if missing)
-    number                      the question's place in its quiz, from 1
-    kind                        choice, true_false, typed, listen, picture, order
-    prompt, image               image: a picture's storage name (upload it in the admin)
-    choice_1 … choice_6         the choices' texts, in order
-    correct                     which choice is right (1 to 6)
-    choice_images               the choices' pictures' storage names, in order, "|" between
-    accepted_answers            typed: accepted spellings; order: right sentences; "|" between
-    typo_tolerance, typo_penalty_percent, ignore_accents, time_limit_seconds, points,
-    speed_points                as in the admin; empty: the usual default
-
-A row names its quiz and number: an existing quiz's question at that number (by the quiz's
-order when the import starts) is updated, any other is added. A question is checked by the
-same rules as in the admin and at a session's start (quizzes/services/questions.py). A file
-is imported whole or not at all: one transaction, rolled back on any error, each error
-naming its row (1 = the first row under the headers) and column."""
-
-from uuid import uuid4
-
-import tablib
 from django.core.exceptions import ValidationError
-from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from import_export import resources
 from import_export.fields import Field
-from import_export.formats import base_formats
 from import_export.resources import Diff
-from import_export.results import Result
-from import_export.tmp_storages import BaseStorage
 
-from live.redis import sync_client
-
-from . import rules, services
-from .models import MAX_CHOICES, Choice, Question, Quiz
-from .sample_pictures import clock
+from .. import rules, services
+from ..models import MAX_CHOICES, Choice, Question, Quiz
+from .columns import (
+    CHOICE_COLUMNS,
+    COLUMNS,
+    MAX_QUESTIONS,
+    REQUIRED_COLUMNS,
+    RULE_COLUMNS,
+    SEPARATOR,
+    WHOLE_NUMBER_FIELDS,
+    YES_NO_FIELDS,
+    BankError,
+    cell_items,
+    cell_text,
+    cell_whole,
+    cell_yes_no,
+)
 
 Kind = Question.Kind
-SEPARATOR = "|"
-CHOICE_COLUMNS = [f"choice_{n}" for n in range(1, MAX_CHOICES + 1)]
-COLUMNS = ["quiz", "accent", "description", "number", "kind", "prompt", "image", *CHOICE_COLUMNS, "correct",
-           "choice_images", "accepted_answers", "typo_tolerance", "typo_penalty_percent", "ignore_accents",
-           "time_limit_seconds", "points", "speed_points"]
-MAX_QUESTIONS = 1000  # in one quiz
-REQUIRED_COLUMNS = ["quiz", "number", "kind", "prompt"]
-WHOLE_NUMBER_FIELDS = ["typo_tolerance", "typo_penalty_percent", "time_limit_seconds", "points"]
-YES_NO_FIELDS = ["ignore_accents", "speed_points"]
-# Where a question rule's complaint points (services.question_problems_by_field's keys).
-RULE_COLUMNS = {"choices": "choice_1", "correct": "correct", "image": "image", "accepted_answers": "accepted_answers"}
-FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX, "json": base_formats.JSON}
-YES = {"1", "true", "yes", "y"}
-NO = {"0", "false", "no", "n"}
-
-
-class BankError(services.QuizError):
-    code = "bank"
-
-
-def _text(value: object) -> str:
-    """A cell as text: empty for a blank cell, whole numbers without ".0" (spreadsheets)."""
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
-def _whole(value: object) -> int:
-    text = _text(value)
-    try:
-        number = float(text)
-    except ValueError:
-        raise ValueError(f"“{text}” is not a whole number.") from None
-    if not number.is_integer():
-        raise ValueError(f"“{text}” is not a whole number.")
-    return int(number)
-
-
-def _yes_no(value: object) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = _text(value).casefold()
-    if text in YES or text in NO:
-        return text in YES
-    raise ValueError(f"“{_text(value)}” is neither yes nor no (use 1 or 0, true or false, yes or no).")
-
-
-def _items(value: object) -> list[str]:
-    """A list in one cell: "|" (or a new line) between the items."""
-    return [item.strip() for line in _text(value).splitlines() for item in line.split(SEPARATOR)]
 
 
 class BankDiff(Diff):
@@ -197,7 +132,7 @@ class QuestionBankResource(resources.ModelResource):
         return super().import_data(dataset, **kwargs)
 
     def before_import(self, dataset, **kwargs):
-        headers = [_text(header) for header in dataset.headers or []]
+        headers = [cell_text(header) for header in dataset.headers or []]
         unknown = [h for h in headers if h and h not in COLUMNS]
         missing = [c for c in REQUIRED_COLUMNS if c not in headers]
         repeated = sorted({h for h in headers if headers.count(h) > 1})
@@ -222,11 +157,11 @@ class QuestionBankResource(resources.ModelResource):
         self._row = kwargs.get("row_number", 0)
 
     def get_or_init_instance(self, instance_loader, row):
-        title = _text(row.get("quiz"))
+        title = cell_text(row.get("quiz"))
         errors = {}
         number = 0
         try:
-            number = _whole(row.get("number"))
+            number = cell_whole(row.get("number"))
             if not 1 <= number <= MAX_QUESTIONS:
                 raise ValueError(f"Questions are numbered from 1 to {MAX_QUESTIONS}.")
         except ValueError as error:
@@ -252,20 +187,20 @@ class QuestionBankResource(resources.ModelResource):
     def import_instance(self, instance, row, **kwargs):
         errors: dict[str, list[str]] = {}
         instance.quiz = self._quiz(row, errors)
-        instance.order = _whole(row.get("number")) - 1
-        kind = _text(row.get("kind")).lower()
+        instance.order = cell_whole(row.get("number")) - 1
+        kind = cell_text(row.get("kind")).lower()
         if kind not in Kind.values:
-            errors["kind"] = [f"Unknown kind “{_text(row.get('kind'))}”. The kinds are: {', '.join(Kind.values)}."]
+            errors["kind"] = [f"Unknown kind “{cell_text(row.get('kind'))}”. The kinds are: {', '.join(Kind.values)}."]
         instance.kind = kind
-        instance.prompt = _text(row.get("prompt"))
+        instance.prompt = cell_text(row.get("prompt"))
         instance.image.name = self._stored(row.get("image"), "image", errors)
-        instance.accepted_answers = "\n".join(item for item in _items(row.get("accepted_answers")) if item)
+        instance.accepted_answers = "\n".join(item for item in cell_items(row.get("accepted_answers")) if item)
         defaults = Question()
         for name in WHOLE_NUMBER_FIELDS + YES_NO_FIELDS:
             value = row.get(name)
             try:
-                parse = _whole if name in WHOLE_NUMBER_FIELDS else _yes_no
-                setattr(instance, name, getattr(defaults, name) if _text(value) == "" else parse(value))
+                parse = cell_whole if name in WHOLE_NUMBER_FIELDS else cell_yes_no
+                setattr(instance, name, getattr(defaults, name) if cell_text(value) == "" else parse(value))
             except ValueError as error:
                 errors[name] = [str(error)]
         instance.bank_choices = self._choices(row, errors)
@@ -285,8 +220,8 @@ class QuestionBankResource(resources.ModelResource):
     def _quiz(self, row, errors: dict[str, list[str]]) -> Quiz:
         """The row's quiz: the first row of a quiz sets its accent and description (creating
         it if no quiz has that title); later rows may leave them empty or repeat them."""
-        title = _text(row.get("quiz"))
-        accent, description = _text(row.get("accent")), _text(row.get("description"))
+        title = cell_text(row.get("quiz"))
+        accent, description = cell_text(row.get("accent")), cell_text(row.get("description"))
         if accent and accent not in Quiz.Accent.values:
             errors["accent"] = [f"Unknown accent “{accent}”. The accents are: {', '.join(Quiz.Accent.values)}."]
             accent = ""
@@ -314,14 +249,14 @@ class QuestionBankResource(resources.ModelResource):
 
     def _stored(self, value: object, column: str, errors: dict[str, list[str]]) -> str:
         """A picture's storage name, if the storage has it."""
-        name = _text(value)
+        name = cell_text(value)
         if name and not default_storage.exists(name):
             errors.setdefault(column, []).append(
                 f"No picture named “{name}” is stored; upload it in the admin first, then name it here.")
         return name
 
     def _choices(self, row, errors: dict[str, list[str]]) -> list[services.ChoiceSpec]:
-        texts = [_text(row.get(column)) for column in CHOICE_COLUMNS]
+        texts = [cell_text(row.get(column)) for column in CHOICE_COLUMNS]
         max_length = Choice._meta.get_field("text").max_length
         for column, text in zip(CHOICE_COLUMNS, texts):
             if len(text) > max_length:
@@ -331,15 +266,15 @@ class QuestionBankResource(resources.ModelResource):
             errors.setdefault("choice_1", []).extend(problems)
         filled = [text for text in texts if text]
         correct = None
-        if _text(row.get("correct")):
+        if cell_text(row.get("correct")):
             try:
-                correct = _whole(row.get("correct"))
+                correct = cell_whole(row.get("correct"))
                 if not 1 <= correct <= len(filled):
                     raise ValueError(f"There is no choice {correct}: the correct choice is one of the filled "
                                      f"choices, 1 to {len(filled)}.")
             except ValueError as error:
                 errors["correct"] = [str(error)]
-        images = [name for name in _items(row.get("choice_images"))] if _text(row.get("choice_images")) else []
+        images = [name for name in cell_items(row.get("choice_images"))] if cell_text(row.get("choice_images")) else []
         if len(images) > len(filled):
             errors.setdefault("choice_images", []).append(
                 f"{len(images)} pictures for {len(filled)} choices; give one per choice, in order.")
@@ -348,100 +283,3 @@ class QuestionBankResource(resources.ModelResource):
         images += [""] * (len(filled) - len(images))
         return [services.ChoiceSpec(text=text, is_correct=n == correct, image=image)
                 for n, (text, image) in enumerate(zip(filled, images), start=1)]
-
-
-class UploadAwaitingConfirmation(BaseStorage):
-    """Where the admin keeps an uploaded bank file between its dry run and the
-    confirmation: in Redis for an hour, since the confirmation may reach another web
-    replica than the upload did (django-import-export's default is the process's /tmp)."""
-
-    PREFIX = "elsa:bank-upload:"
-    LIFETIME_SECONDS = 3600
-
-    def save(self, data):
-        self.name = self.name or uuid4().hex
-        raw = data if isinstance(data, bytes) else data.encode(self.encoding or "utf-8")
-        sync_client().set(self.PREFIX + self.name, raw, ex=self.LIFETIME_SECONDS)
-
-    def read(self):
-        raw = sync_client().get(self.PREFIX + str(self.name))
-        if raw is None:
-            raise BankError("The uploaded file is no longer kept (after an hour); upload it again.")
-        return raw if "b" in self.read_mode else raw.decode(self.encoding or "utf-8")
-
-    def remove(self):
-        sync_client().delete(self.PREFIX + str(self.name))
-
-
-def read_bank(data: bytes, file_format: str) -> tablib.Dataset:
-    """A bank file's table, or BankError if it is not a file of that format."""
-    if file_format not in FORMATS:
-        raise BankError(f"Bank files are {', '.join(FORMATS)}.")
-    format_ = FORMATS[file_format](encoding="utf-8-sig")
-    try:
-        dataset = format_.create_dataset(data)
-    except Exception as error:  # each format's reader fails its own way
-        raise BankError(f"This is not a {file_format.upper()} file that can be read ({type(error).__name__}).") \
-            from None
-    if not dataset.headers:
-        raise BankError(f"This {file_format.upper()} file has no header row.")
-    return dataset
-
-
-def bank_import(*, data: bytes, file_format: str, dry_run: bool = False) -> Result:
-    """Import a bank file: all of it, or (on any error) none of it."""
-    return QuestionBankResource().import_data(read_bank(data, file_format), dry_run=dry_run)
-
-
-def bank_export(*, quizzes, file_format: str) -> str | bytes:
-    """The questions of these quizzes as a bank file."""
-    format_ = FORMATS[file_format]()
-    return format_.export_data(QuestionBankResource().export(queryset=quizzes))
-
-
-def import_problems(result: Result) -> list[str]:
-    """Every error of an import, each naming its row (1: the first under the headers) and
-    column where it has one."""
-    problems = [str(error.error) for error in result.base_errors]
-    for row in result.invalid_rows:
-        for column, messages in row.field_specific_errors.items():
-            problems += [f"Row {row.number}, column {column}: {message}" for message in messages]
-        problems += [f"Row {row.number}: {message}" for message in row.non_field_specific_errors]
-    for number, errors in result.row_errors():
-        problems += [f"Row {number}: {error.error}" for error in errors]
-    return problems
-
-
-def template_dataset() -> tablib.Dataset:
-    """A bank file to start from: one question of each kind."""
-    rows = [
-        {"kind": Kind.CHOICE, "prompt": "Pick the synonym of “big”.", "choice_1": "small", "choice_2": "large",
-         "choice_3": "thin", "correct": 2},
-        {"kind": Kind.TRUE_FALSE, "prompt": "“Lend” and “borrow” mean the same.", "choice_1": "True",
-         "choice_2": "False", "correct": 2},
-        {"kind": Kind.TYPED, "prompt": "Type the British spelling of “color”.", "accepted_answers": "colour",
-         "typo_tolerance": 1, "typo_penalty_percent": 25, "ignore_accents": 1},
-        {"kind": Kind.LISTEN, "prompt": "Could you turn the music down, please?", "choice_1": "Make it quieter.",
-         "choice_2": "Make it louder.", "correct": 1},
-        {"kind": Kind.PICTURE, "prompt": "What time is it?", "image": TEMPLATE_PICTURE,
-         "choice_1": "A quarter to eight", "choice_2": "Half past seven", "correct": 1},
-        {"kind": Kind.ORDER, "prompt": "Put the words in order.",
-         "accepted_answers": f"She has lived here since 2010. {SEPARATOR} Since 2010 she has lived here."},
-    ]
-    dataset = tablib.Dataset(headers=COLUMNS)
-    for number, row in enumerate(rows, start=1):
-        row = {"quiz": "My question bank", "accent": Quiz.Accent.GB if number == 1 else "",
-               "description": "Edit, add rows, and import." if number == 1 else "", "number": number,
-               "time_limit_seconds": 20, "points": 1000, "speed_points": 1, **row}
-        dataset.append([row.get(column, "") for column in COLUMNS])
-    return dataset
-
-
-# The template's picture question names this stored picture (quizzes.views.bank_template
-# stores it if missing), so the template imports as it is.
-TEMPLATE_PICTURE = "questions/bank-template-clock.png"
-
-
-def template_picture_stored() -> None:
-    if not default_storage.exists(TEMPLATE_PICTURE):
-        default_storage.save(TEMPLATE_PICTURE, ContentFile(clock(7, 45)))
