@@ -86,6 +86,7 @@ def on_board_changed(room: Room, event: BoardChanged) -> None:
 
 async def redraw_board(room: Room) -> None:
     standings = await current_board(room.id)
+    ranks = partials.ranks_on(standings)  # the listed players: they get their badge too
     rendered: dict[str, str] = {}  # each format rendered once per tick
     for kind, clients in list(room.by_kind.items()):
         if not clients:
@@ -98,12 +99,15 @@ async def redraw_board(room: Room) -> None:
                 _shown[room] = standings
         if key == "json":
             send_all(clients, BOARD, rendered[key])
-        else:  # a person's sockets get the board with their own rank on it, in one frame
-            send_all([c for c in clients if c.person_id is None], BOARD, rendered[key])
+        else:  # one shared frame for all but the listed players (their badge says where they are)
+            send_all([c for c in clients if c.person_id not in ranks], BOARD, rendered[key])
     if "html" in rendered:
-        ranks = partials.ranks_on(standings)
-        for person_id, mine in list(room.people.items()):
-            send_all(mine, BOARD, rendered["html"] + _badge(ranks, person_id))
+        # A listed player's sockets get the board with their own rank on it, in one frame:
+        # at most the board's read prefix of frames of their own, however big the room.
+        for person_id, rank in ranks.items():
+            mine = room.people.get(person_id)
+            if mine:
+                send_all(mine, BOARD, rendered["html"] + partials.rank_badge(rank))
     for key in ("html", "json"):
         if key not in rendered:  # no socket wanted this format: its cached frame is stale now
             room.frames.pop(key, None)
