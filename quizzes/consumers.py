@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from leaderboard import live as leaderboard_live
 from live import limits
+from live.batches import Batches
 from live.consumers import ListeningConsumer, LiveConsumer
 from live.hub import hub
 from live.threads import db
@@ -16,13 +17,17 @@ from monitoring.logs import event as log_event
 
 from . import hosting, metrics, partials, selectors, services
 from .identity import joined_participant_id
-from .models import QuizSession
+from .models import Answer, QuizSession
 
 # Close codes 4xxx end the page's socket for good; htmx does not reconnect after them.
 CLOSE_NOT_ALLOWED = 4403
 CLOSE_UNKNOWN = 4404
 
 log = logging.getLogger(__name__)
+
+# The answers that arrive while one batch is being stored go together in the next: one
+# thread hop, one statement and one commit for them all (live/batches.py).
+answers_in: Batches[dict, Answer] = Batches(db(services.answers_submit))
 
 
 class PlayerConsumer(LiveConsumer):
@@ -72,13 +77,13 @@ class PlayerConsumer(LiveConsumer):
             return
         given = {name: message[key] for key, name in ANSWER_PARTS.items() if key in message}
         try:
-            answer = await db(services.answer_submit)(
-                participant_id=self.person_id,
-                session_id=self.room_id,
-                round_id=message.get("round"),
-                received_at=received_at,
+            answer = await answers_in.call({
+                "participant_id": self.person_id,
+                "session_id": self.room_id,
+                "round_id": message.get("round"),
+                "received_at": received_at,
                 **given,
-            )
+            })
         except services.AnswerRefused as refused:
             metrics.answer_received(refused.code)
             frame = partials.flash(refused.message)

@@ -3,7 +3,7 @@ call these. Each service runs in one transaction; live events and tasks leave on
 commit."""
 
 from ..errors import AnswerRefused, HostError, JoinError, QuizError
-from .answers import answer_submit
+from .answers import answer_submit, answers_submit
 from .authoring import question_next_number, questions_renumber, quiz_duplicate
 from .joining import clean_code, join_attempt_allowed, participant_join, session_for_visitor
 from .questions import (
@@ -33,6 +33,7 @@ from .sweep import sweep
 __all__ = [
     "AnswerRefused", "HostError", "JoinError", "QuizError",
     "answer_submit",
+    "answers_submit",
     "question_next_number", "questions_renumber", "quiz_duplicate",
     "clean_code", "join_attempt_allowed", "participant_join", "session_for_visitor",
     "answers_score_pending", "schedule_scoring", "score_all_pending",

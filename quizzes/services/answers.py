@@ -4,6 +4,8 @@ An answer is a choice (multiple choice, true or false, listening, picture) or te
 word a player typed, or the words of a sentence in the order they put them). Whether it
 is right is the scorer's business (quizzes/services/scoring.py): nothing here tells."""
 
+from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, connection, transaction
@@ -39,24 +41,78 @@ def answer_submit(
     `received_at` is the server's own clock when the message arrived; the client never
     says anything about time.
     """
-    received_at = received_at or timezone.now()
-    round_id = _id_or_none(round_id)
-    given = _given(choice_id, text, words)
+    asked = {"participant_id": participant_id, "session_id": session_id, "round_id": round_id,
+             "received_at": received_at, "choice_id": choice_id, "text": text, "words": words}
+    result = answers_submit([asked])[0]
+    if isinstance(result, AnswerRefused):
+        raise result
+    return result
+
+
+def answers_submit(asked: list[dict]) -> list[Answer | AnswerRefused]:
+    """Many answers (each the keyword arguments of `answer_submit`) in one statement and
+    one commit: a web process gathers the answers that arrive together (live/batches.py).
+    One result per answer, in order: the answer stored, or why it was refused, exactly as
+    `answer_submit` would have said for each in turn."""
+    results: list[Answer | AnswerRefused] = []
+    layers: list[list[_Row]] = []  # a player's second answer in one batch goes after the first
+    seen: Counter[int] = Counter()
+    for index, one in enumerate(asked):
+        try:
+            given = _given(one.get("choice_id", NOTHING), one.get("text", NOTHING), one.get("words", NOTHING))
+        except AnswerRefused as refused:
+            results.append(refused)
+            continue
+        results.append(NOT_YET)
+        row = _Row(index, one["participant_id"], one["session_id"], given, _id_or_none(one.get("round_id")),
+                   one.get("received_at") or timezone.now())
+        if seen[row.participant_id] == len(layers):
+            layers.append([])
+        layers[seen[row.participant_id]].append(row)
+        seen[row.participant_id] += 1
+    if not layers:
+        return results
     try:
         with transaction.atomic():
-            stored = _insert_answer(participant_id, session_id, given, round_id, received_at)
-            if stored is None:
-                raise _refusal(participant_id, session_id, given, round_id, received_at)
-            answer_id, current_round_id, shown = stored
-            transaction.on_commit(schedule_scoring)
-            publish_on_commit(session_id, Answered())
-    except IntegrityError:  # the participant does not exist
-        raise AnswerRefused("You are not in this quiz.", code="not_player") from None
-    if isinstance(given, int):
-        return Answer(pk=answer_id, participant_id=participant_id, round_id=current_round_id,
-                      choice=Choice(pk=given, text=shown), received_at=received_at)
-    return Answer(pk=answer_id, participant_id=participant_id, round_id=current_round_id, text=shown,
-                  received_at=received_at)
+            answered = set()
+            for layer in layers:
+                stored = _insert_answers(layer)
+                for row in layer:
+                    if row.participant_id in stored:
+                        results[row.index] = _answer(row, *stored[row.participant_id])
+                        answered.add(row.session_id)
+                    else:
+                        results[row.index] = _refusal(row)
+            if answered:
+                transaction.on_commit(schedule_scoring)
+            for session_id in sorted(answered):
+                publish_on_commit(session_id, Answered())
+    except IntegrityError:  # a player who no longer exists
+        if len(asked) == 1:
+            return [AnswerRefused("You are not in this quiz.", code="not_player")]
+        return [answers_submit([one])[0] for one in asked]  # each alone: a bad one refuses only itself
+    return results
+
+
+NOT_YET = AnswerRefused("Not checked.", code="not_checked")  # a placeholder, always replaced
+
+
+@dataclass(frozen=True)
+class _Row:
+    index: int
+    participant_id: int
+    session_id: int
+    given: int | str  # a choice id, or text
+    round_id: int | None
+    received_at: datetime
+
+
+def _answer(row: _Row, answer_id: int, round_id: int, shown: str) -> Answer:
+    if isinstance(row.given, int):
+        return Answer(pk=answer_id, participant_id=row.participant_id, round_id=round_id,
+                      choice=Choice(pk=row.given, text=shown), received_at=row.received_at)
+    return Answer(pk=answer_id, participant_id=row.participant_id, round_id=round_id, text=shown,
+                  received_at=row.received_at)
 
 
 def _given(choice_id: object, text: object, words: object) -> int | str:
@@ -79,57 +135,52 @@ def _given(choice_id: object, text: object, words: object) -> int | str:
     return text
 
 
-# The rule for accepting an answer, in one statement: the session's question is open, not
-# closed early, not past its deadline at the server's receive time, the player is in the
-# session and not removed, the answer fits the question (a choice of its own, or text for
-# a question answered in words), and the player has not answered it. Hot path: one round
-# trip. On PostgreSQL the key-share lock on the round (which the foreign key check takes
-# anyway) makes a close wait for this insert, or this insert see the close (sessions.py,
-# _close_round); SQLite (the demo) runs one writer at a time.
-_INSERT_CHOICE = """
+# The rule for accepting an answer, in one statement for many: the session's question is
+# open, not closed early, not past its deadline at the server's receive time, the player is
+# in the session and not removed, the answer fits the question (a choice of its own, or
+# text for a question answered in words), and the player has not answered it. Hot path:
+# one round trip for a whole batch. On PostgreSQL the key-share lock on the round (which
+# the foreign key check takes anyway) makes a close wait for this insert, or this insert
+# see the close (sessions.py, _close_round); SQLite (the demo) runs one writer at a time.
+# The casts type the columns of NULLs (a text answer has no choice; a round may be unsaid).
+_ROW = "(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS text), CAST(%s AS bigint), %s)"
+_INSERT = """
     INSERT INTO quizzes_answer (participant_id, round_id, choice_id, text, typo, received_at)
-    SELECT p.id, r.id, c.id, '', false, %s
-    FROM quizzes_quizsession s
+    SELECT p.id, r.id, c.id, v.column4, false, v.column6
+    FROM (VALUES {rows}) AS v
+    JOIN quizzes_quizsession s ON s.id = v.column2
     JOIN quizzes_round r ON r.id = s.current_round_id
-    JOIN quizzes_participant p ON p.id = %s AND p.session_id = s.id AND p.kicked_at IS NULL
-    JOIN quizzes_choice c ON c.question_id = r.question_id AND c.id = %s
-    WHERE s.id = %s AND s.state = %s AND r.closed_at IS NULL AND r.closes_at >= %s {round}
+    JOIN quizzes_participant p ON p.id = v.column1 AND p.session_id = s.id AND p.kicked_at IS NULL
+    JOIN quizzes_question q ON q.id = r.question_id
+    LEFT JOIN quizzes_choice c ON c.question_id = r.question_id AND c.id = v.column3
+    WHERE s.state = %s AND r.closed_at IS NULL AND r.closes_at >= v.column6
+      AND (v.column5 IS NULL OR r.id = v.column5)
+      AND (c.id IS NOT NULL OR (v.column3 IS NULL AND q.kind IN (%s, %s)))
     {lock}
     ON CONFLICT (participant_id, round_id) DO NOTHING
-    RETURNING id, round_id, (SELECT text FROM quizzes_choice WHERE id = choice_id)
-"""
-_INSERT_TEXT = """
-    INSERT INTO quizzes_answer (participant_id, round_id, choice_id, text, typo, received_at)
-    SELECT p.id, r.id, NULL, %s, false, %s
-    FROM quizzes_quizsession s
-    JOIN quizzes_round r ON r.id = s.current_round_id
-    JOIN quizzes_participant p ON p.id = %s AND p.session_id = s.id AND p.kicked_at IS NULL
-    JOIN quizzes_question q ON q.id = r.question_id AND q.kind IN (%s, %s)
-    WHERE s.id = %s AND s.state = %s AND r.closed_at IS NULL AND r.closes_at >= %s {round}
-    {lock}
-    ON CONFLICT (participant_id, round_id) DO NOTHING
-    RETURNING id, round_id, text
+    RETURNING participant_id, id, round_id, COALESCE((SELECT text FROM quizzes_choice WHERE id = choice_id), text)
 """
 
 
-def _insert_answer(participant_id, session_id, given: int | str, round_id, received_at) -> tuple | None:
-    at = connection.ops.adapt_datetimefield_value(received_at)
-    if isinstance(given, int):
-        sql, params = _INSERT_CHOICE, [at, participant_id, given]
-    else:
-        sql, params = _INSERT_TEXT, [given, at, participant_id, Kind.TYPED, Kind.ORDER]
-    params += [session_id, State.QUESTION_OPEN, at]
-    if round_id is not None:
-        params.append(round_id)
-    sql = sql.format(round="AND r.id = %s" if round_id is not None else "",
-                     lock="FOR KEY SHARE OF r" if connection.vendor == "postgresql" else "")
+def _insert_answers(rows: list[_Row]) -> dict[int, tuple[int, int, str]]:
+    """Store what passes the rule (each player once at most): {player: (answer, round, shown)}."""
+    params: list = []
+    for row in rows:
+        choice, text = (row.given, "") if isinstance(row.given, int) else (None, row.given)
+        params += [row.participant_id, row.session_id, choice, text, row.round_id,
+                   connection.ops.adapt_datetimefield_value(row.received_at)]
+    params += [State.QUESTION_OPEN, Kind.TYPED, Kind.ORDER]
+    sql = _INSERT.format(rows=", ".join([_ROW] * len(rows)),
+                         lock="FOR KEY SHARE OF r" if connection.vendor == "postgresql" else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return cursor.fetchone()
+        return {participant: (answer_id, round_id, shown) for participant, answer_id, round_id, shown in cursor}
 
 
-def _refusal(participant_id, session_id, given: int | str, round_id, received_at) -> AnswerRefused:
+def _refusal(row: _Row) -> AnswerRefused:
     """Why an answer was not stored, in words for the player (the rule is the INSERT's)."""
+    participant_id, session_id, given, round_id, received_at = (
+        row.participant_id, row.session_id, row.given, row.round_id, row.received_at)
     session = QuizSession.objects.select_related("current_round__question").filter(pk=session_id).first()
     round_ = session.current_round if session else None
     if Participant.objects.filter(pk=participant_id, session_id=session_id, kicked_at__isnull=False).exists():
