@@ -17,6 +17,7 @@ from django.conf import settings
 from leaderboard.events import BoardChanged
 from leaderboard.partials import rank_badge
 from live.hub import Hub, Room, send_all
+from live.hub import hub as process_hub
 from live.threads import db
 
 from . import partials, selectors, services
@@ -25,12 +26,14 @@ from .selectors import Result
 
 HOST, PLAYER, SCREEN = "host", "player", "screen"  # kinds of socket
 STAGE, SCORE, HOST_PANELS = "stage", "score", "host-panels"  # parts of a page
+SCREEN_STATUS = "screen-status"  # the big screen's panel, kept for snapshots
 CLOSE_KICKED = 4401  # 4xxx: htmx does not reconnect
 
 
 def on_stage(room: Room, event: StageChanged) -> None:
     send_all(room.by_kind[HOST], STAGE, event.host)
     send_all(room.by_kind[SCREEN], STAGE, event.screen)
+    room.frames[SCREEN_STATUS] = event.screen  # for the snapshots of screens that connect meanwhile
     if event.results is None:
         send_all(room.by_kind[PLAYER], STAGE, event.player)
         return
@@ -41,6 +44,14 @@ def on_stage(room: Room, event: StageChanged) -> None:
         if result is not None:
             frame += partials.my_score(result.score) + rank_badge(result.rank)
         send_all(clients, STAGE, frame)
+
+
+def last_screen_status(session_id: int) -> str | None:
+    """The big screen's panel as the room's last stage change drew it, if this process
+    serves the room and has seen one: a crowd of screens connecting reads nothing more.
+    (Read from the database threads too: one dict lookup, written only by the loop.)"""
+    room = process_hub.rooms.get(session_id)
+    return room.frames.get(SCREEN_STATUS) if room is not None else None
 
 
 def on_host_news(room: Room, event: Answered | Joined | Kicked) -> None:

@@ -3,7 +3,7 @@ its sockets are the leaderboard's; codes, and the guess budget, are the quiz's).
 
 from leaderboard.lookup import BoardRef, LookupRefused
 
-from . import partials, selectors, services
+from . import live, partials, selectors, services
 
 
 def find_board(*, code: str, client: str) -> BoardRef | None:
@@ -14,6 +14,9 @@ def find_board(*, code: str, client: str) -> BoardRef | None:
     if session is None:
         return None
     def status() -> str:
+        kept = live.last_screen_status(session.pk)
+        if kept:
+            return kept
         fresh = selectors.session_by_code(session.code)
         return partials.screen_status({"session": fresh, "current": selectors.round_view(fresh)}) if fresh else ""
 

@@ -67,7 +67,7 @@ def participant_join(
 
 
 def _session_by_code(code: str) -> QuizSession | None:
-    return QuizSession.objects.filter(code=code).first() if is_join_code(code) else None
+    return QuizSession.objects.select_related("quiz").filter(code=code).first() if is_join_code(code) else None
 
 
 def session_for_visitor(*, code: str, client: str) -> QuizSession | None:

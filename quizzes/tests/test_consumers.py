@@ -5,7 +5,7 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from elsa.asgi import application
-from quizzes import services
+from quizzes import selectors, services
 from quizzes.models import Answer
 from tests.support.communicators import ORIGIN, connect, joined_cookie, make_session, receive_until, staff_cookie
 from tests.support.quizzes import correct_choice
@@ -174,3 +174,24 @@ async def test_a_message_cannot_answer_as_someone_else_or_set_its_own_time():
     finally:
         await ann.disconnect()
     assert bob_cookie
+
+
+async def test_a_big_screen_connecting_after_a_stage_change_gets_that_stage_without_a_query(monkeypatch):
+    session = await make_session()
+    first = await connect(f"/ws/livescore/{session.code}")
+    try:
+        await receive_until(first, 'id="screen-status"')
+        await database_sync_to_async(services.session_next)(session_id=session.pk)
+        await receive_until(first, "Question 1 of 2")
+        reads = []
+        real = selectors.session_by_code
+        monkeypatch.setattr(selectors, "session_by_code", lambda code: reads.append(code) or real(code))
+        second = await connect(f"/ws/livescore/{session.code}")
+        try:
+            snapshot = await receive_until(second, 'id="screen-status"')
+            assert "Question 1 of 2" in snapshot
+            assert reads == [], "the panel comes from the room's last stage change"
+        finally:
+            await second.disconnect()
+    finally:
+        await first.disconnect()
