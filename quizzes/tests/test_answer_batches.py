@@ -94,3 +94,26 @@ def test_many_answers_are_one_insert(django_capture_on_commit_callbacks):
     assert Answer.objects.filter(round__session=session).count() == 50
     assert set(Participant.objects.filter(answers__isnull=False).values_list("pk", flat=True)) == {
         p.pk for p in players}
+
+
+def test_a_batch_that_meets_a_deadlock_stores_each_answer_alone(monkeypatch):
+    from django.db import OperationalError
+
+    from quizzes.services import answers
+
+    session = services.session_create(quiz=make_quiz(questions=1))
+    players = [services.participant_join(code=session.code, nickname=f"p{n}") for n in range(3)]
+    session = open_next_question(session)
+    real = answers._insert_answers
+
+    def deadlocked_when_many(rows):
+        if len(rows) > 1:
+            raise OperationalError("deadlock detected")
+        return real(rows)
+
+    monkeypatch.setattr(answers, "_insert_answers", deadlocked_when_many)
+    asked = [{"participant_id": p.pk, "session_id": session.pk, "choice_id": correct_choice(session).pk}
+             for p in players]
+    results = services.answers_submit(asked)
+    assert [outcome(r)[0] for r in results] == ["stored"] * 3
+    assert Answer.objects.filter(round__session=session).count() == 3
