@@ -1,6 +1,9 @@
+import asyncio
 import json
+import threading
 
 import pytest
+from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 
@@ -195,3 +198,24 @@ async def test_a_big_screen_connecting_after_a_stage_change_gets_that_stage_with
             await second.disconnect()
     finally:
         await first.disconnect()
+
+
+async def test_a_busy_shared_sync_thread_holds_up_no_players_socket():
+    """Django's sync code shares one thread (sync_to_async's default): a slow call there,
+    anyone's, must not stand between a player and "locked in"."""
+    session = await make_session()
+    cookie = await database_sync_to_async(joined_cookie)(session.code, "ann")
+    await database_sync_to_async(services.session_next)(session_id=session.pk)
+    choice = await database_sync_to_async(correct_choice)(session)
+    release = threading.Event()
+    busy = asyncio.ensure_future(sync_to_async(release.wait)(30))  # the shared thread, held
+    player = await connect(f"/ws/play/{session.code}", (b"cookie", cookie))
+    try:
+        await receive_until(player, "Question 1 of 2")
+        await player.send_to(text_data=json.dumps({"choice": str(choice.pk)}))
+        assert choice.text in await receive_until(player, "locked in")
+        assert not busy.done()
+    finally:
+        release.set()
+        await busy
+        await player.disconnect()
