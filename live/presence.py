@@ -22,13 +22,7 @@ def key(room_id: int) -> str:
 
 async def vouch(rooms: dict) -> None:
     """For the hub (every PRESENCE_SECONDS): this process's people, room by room."""
-    until = time.time() + BEATS * settings.ELSA["PRESENCE_SECONDS"]
-    pipe = async_client().pipeline(transaction=False)
-    for room_id, room in list(rooms.items()):
-        if room.people:
-            pipe.zadd(key(room_id), dict.fromkeys(room.people, until), gt=True)
-            pipe.expire(key(room_id), int(BEATS * settings.ELSA["PRESENCE_SECONDS"]) + 5)
-    await pipe.execute()
+    await _mark({room_id: room.people for room_id, room in list(rooms.items()) if room.people})
 
 
 async def arrive(arrivals: dict[int, set[int]]) -> None:
@@ -36,9 +30,14 @@ async def arrive(arrivals: dict[int, set[int]]) -> None:
     once, not from the next beat (else one quick answer could close a question before
     they count). One pipeline for every arrival since the last poll, so a burst of
     thousands of connects costs a few Redis round trips, not one each."""
+    await _mark(arrivals)
+
+
+async def _mark(people_by_room: dict) -> None:
+    """Present for the next BEATS beats: one pipeline for every room."""
     until = time.time() + BEATS * settings.ELSA["PRESENCE_SECONDS"]
     pipe = async_client().pipeline(transaction=False)
-    for room_id, people in arrivals.items():
+    for room_id, people in people_by_room.items():
         pipe.zadd(key(room_id), dict.fromkeys(map(str, people), until), gt=True)
         pipe.expire(key(room_id), int(BEATS * settings.ELSA["PRESENCE_SECONDS"]) + 5)
     await pipe.execute()
