@@ -2,9 +2,10 @@
 
 A bare ASGI app (no Django, no Redis) served by the same uvicorn command line as the
 product. Every socket gets the current frame when it connects, as the hub's snapshot does;
-`POST /broadcast` then sends one frame to every socket per tick, at the interval the hub
-uses for a room of that size, for the given seconds, and answers with when each tick
-started. The frame is a real leaderboard frame with its version number replaced by the
+`POST /broadcast` then sends one frame to every socket per tick, for the given seconds,
+paced by the hub's own rule (live.hub.interval: writing may take the given share of the
+loop, and ticks come no faster than the given fastest tick), and answers with when each
+tick started. The frame is a real leaderboard frame with its version number replaced by the
 tick's, so clients measure it exactly as they measure the hub's.
 """
 
@@ -20,21 +21,24 @@ def current() -> dict:
     return {"type": "websocket.send", "text": f"{frame['before']}{frame['version']}{frame['after']}"}
 
 
-async def broadcast(interval: float, seconds: float) -> list[tuple[int, float]]:
+async def broadcast(fastest: float, share: float, seconds: float) -> list[tuple[int, float]]:
     ticks = []
     started = time.monotonic()
-    next_tick = started
+    next_tick, cost = started, 0.0
     while next_tick < started + seconds:
         await asyncio.sleep(max(0.0, next_tick - time.monotonic()))
         frame["version"] += 1
         ticks.append((frame["version"], time.time()))
         message = current()
+        began = time.perf_counter()
         for send in list(sockets):
             try:
                 await send(message)
             except Exception:  # gone between the list and the send
                 sockets.discard(send)
-        next_tick += interval  # a tick that overruns is followed at once: the rate falls behind
+        writing = time.perf_counter() - began
+        cost = writing if not cost else 0.7 * cost + 0.3 * writing
+        next_tick += max(fastest, cost / share)
     return ticks
 
 
@@ -48,7 +52,8 @@ async def http(scope, receive, send) -> None:
     if scope["path"] == "/broadcast" and scope["method"] == "POST":
         request = json.loads(body)
         frame.update(before=request["before"], after=request["after"])
-        reply = {"ticks": await broadcast(request["interval"], request["seconds"]), "sockets": len(sockets)}
+        ticks = await broadcast(request["fastest"], request["share"], request["seconds"])
+        reply = {"ticks": ticks, "sockets": len(sockets)}
         status, content = 200, json.dumps(reply).encode()
     elif scope["path"] == "/healthz":
         status, content = 200, b"ok"

@@ -113,31 +113,24 @@ def board_template(session_id: int) -> list[str]:
     return [before, after]
 
 
-def hub_interval(sockets: int) -> float:
-    """The tick interval the hub gives a room of this many sockets (the hub's own rule)."""
-    from live.hub import Room
-
-    room = Room(0)
-    room.clients.update(range(sockets))
-    return room.interval()
-
-
 async def bare(h: Harness, players: int) -> dict:
     """The physical limit: the bare server sends the room's leaderboard frame (same size)
-    to the same number of sockets at the hub's tick interval, to the same clients."""
+    to the same number of sockets, paced by the hub's rule, to the same clients."""
+    from django.conf import settings
+
     template = h.templates[players]
     url = h.stack.url(h.stack.bare)
     await h.load.open([(f"{ws(url)}/ws/bare", "", 0)] * players, origin=url)
     await connect_wait(h)
     start = await h.mark()
-    interval = hub_interval(players)
-    body = {"before": template[0], "after": template[1], "interval": interval, "seconds": h.args.spread}
+    pace = {"fastest": settings.ELSA["TICK_SECONDS"], "share": settings.ELSA["FANOUT_SHARE"]}
+    body = {"before": template[0], "after": template[1], **pace, "seconds": h.args.spread}
     ticks = (await asyncio.to_thread(post_json, url + "/broadcast", body))["ticks"]
     await h.caught_up({f"{ws(url)}/ws/bare": ticks[-1][0]})
     end = await h.mark()
     records = connected(await h.load.results())
     await h.load.close()
-    return {"players": players, "connected": len(records), "interval_s": interval, "ticks": len(ticks),
+    return {"players": players, "connected": len(records), "ticks": len(ticks),
             "fanout": fanout(records, ticks[0][1], ticks[0][1] + h.args.spread),
             "cost": h.cost(start, end, web=[h.stack.bare.name], per={}, with_backends=False)}
 

@@ -46,14 +46,17 @@ def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     return value
 
 
-def env_float(name: str, default: float) -> float:
+def env_float(name: str, default: float, *, within: tuple[float, float] | None = None) -> float:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name} must be a number, got {raw!r}") from None
+    if within is not None and not within[0] < value <= within[1]:
+        raise ImproperlyConfigured(f"{name} must be more than {within[0]} and at most {within[1]}, got {value}")
+    return value
 
 
 def env_list(name: str, default: list[str]) -> list[str]:
@@ -268,9 +271,10 @@ ELSA: dict[str, Any] = {
     # A socket that takes no frame for this long (its client stopped reading) is closed.
     "WS_STUCK_SECONDS": env_float("WS_STUCK_SECONDS", 10.0),
     # Fastest leaderboard tick; large rooms tick slower (see live/hub.py).
-    "TICK_SECONDS": env_float("TICK_SECONDS", 0.2),
-    # Frames a web process aims to write per second to one room (see live/hub.py).
-    "FANOUT_FRAMES_PER_SECOND": env_float("FANOUT_FRAMES_PER_SECOND", 2500.0),
+    "TICK_SECONDS": env_float("TICK_SECONDS", 0.1),
+    # The share of a web process's event loop its leaderboard ticks may take; big rooms
+    # and many rooms tick slower (see live/hub.py interval).
+    "FANOUT_SHARE": env_float("FANOUT_SHARE", 0.3, within=(0.0, 1.0)),
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
     "WS_MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 4096, minimum=256),

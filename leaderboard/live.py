@@ -84,8 +84,11 @@ def on_board_changed(room: Room, event: BoardChanged) -> None:
     room.mark(BOARD)
 
 
-async def redraw_board(room: Room) -> None:
-    standings = await current_board(room.id)
+async def read_board(room: Room) -> board.Board:
+    return await current_board(room.id)
+
+
+def draw_board(room: Room, standings: board.Board) -> None:
     ranks = partials.ranks_on(standings)  # the listed players: they get their badge too
     rendered: dict[str, str] = {}  # each format rendered once per tick
     for kind, clients in list(room.by_kind.items()):
@@ -115,4 +118,4 @@ async def redraw_board(room: Room) -> None:
 
 def install(hub: Hub) -> None:
     hub.on(BoardChanged, on_board_changed)
-    hub.redraw(BOARD, redraw_board)
+    hub.redraw(BOARD, read_board, draw_board)

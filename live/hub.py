@@ -14,8 +14,10 @@ The hub knows no quiz. A room is a number (a session's id) with its local socket
 by kind and by person. The apps install, at start-up (AppConfig.ready):
 - `on(EventType, handler)`: what an event means here: the handler offers frames to some
   sockets, or marks a part of the room to redraw;
-- `redraw(part, renderer)`: how a marked part is redrawn, once per tick however many
-  times it was marked (a burst of scored answers is one leaderboard frame);
+- `redraw(part, read, draw)`: how a marked part is redrawn, once per tick however many
+  times it was marked (a burst of scored answers is one leaderboard frame): `read` fetches
+  what it shows (awaiting Redis or the database), `draw` renders it and offers the frames
+  to the sockets, without waiting for anything;
 - `every(seconds, job)`: work to repeat for the rooms this process serves.
 
 No socket can hold anyone else up: frames are offered to each socket's `Outlet`, which
@@ -60,7 +62,9 @@ class Room:
         # Frames a renderer keeps for the snapshots of sockets that connect meanwhile.
         self.frames: dict[str, str] = {}
         self.next_tick = 0.0
+        self.last_tick = 0.0
         self.ticking = False
+        self.cost = 0.0  # seconds the loop spends drawing one tick of this room (smoothed)
         self.label: str | None = None
         # Set once Redis has confirmed this process's subscription to the room's channel:
         # a socket's snapshot is read after that, so no event can fall in between.
@@ -69,17 +73,6 @@ class Room:
     def mark(self, part: str) -> None:
         """Redraw `part` on the room's next tick."""
         self.dirty.add(part)
-
-    def interval(self, lag: float = 0.0) -> float:
-        # Frames per second are clients x ticks, and writing them is the hub's main cost
-        # (profiled: ~60% of the web process at 1,000 players). Large rooms tick slower
-        # so a process spends at most about FANOUT_FRAMES_PER_SECOND on one room. And when
-        # the event loop runs late (`lag`: the process has more to do than it can), every
-        # room ticks slower still: answers, replies and question changes go first, the
-        # leaderboard catches up (degrade, never collapse).
-        budget = settings.ELSA["FANOUT_FRAMES_PER_SECOND"]
-        base = min(2.0, max(settings.ELSA["TICK_SECONDS"], len(self.clients) / budget))
-        return min(MAX_INTERVAL, base * (1 + lag / LAG_ALLOWANCE))
 
     def add(self, client: LiveClient) -> None:
         self.label = self.label or client.label
@@ -99,10 +92,28 @@ class Room:
                 del self.people[person]
 
 
+def interval(cycle: float, lag: float = 0.0) -> float:
+    """How often a busy room ticks, the same for every room of this process.
+
+    Drawing a tick (rendering, and one write per socket) is the hub's main cost, and it
+    runs on the event loop that also takes the answers. One round of all the rooms that
+    are ticking costs `cycle` seconds of drawing (measured); it may take at most
+    FANOUT_SHARE of the loop's time, so the round lasts at least cycle / FANOUT_SHARE: a
+    room of 1,000 ticks as fast as TICK_SECONDS allows, a room of 10,000 (or 200 rooms)
+    slower, and a faster machine ticks faster. When the loop still runs late (`lag`:
+    answers, connects and question changes are more than it can do at once), every room
+    ticks slower again: those go first, the leaderboard catches up (degrade, never
+    collapse)."""
+    base = min(MAX_BASE_INTERVAL, max(settings.ELSA["TICK_SECONDS"], cycle / settings.ELSA["FANOUT_SHARE"]))
+    return min(MAX_INTERVAL, base * (1 + lag / LAG_ALLOWANCE))
+
+
 SUBSCRIBE_TIMEOUT = 2.0
 TICK_POLL_SECONDS = 0.02
 LAG_ALLOWANCE = 0.02  # loop lag that doubles every room's tick interval
+MAX_BASE_INTERVAL = 2.0  # what drawing alone may stretch a tick to
 MAX_INTERVAL = 5.0
+BUSY_SECONDS = 5.0  # a room that ticked this recently counts in the round's cost
 LISTEN_POLL_SECONDS = 0.05  # how soon a new room's subscription is sent (and confirmed)
 IDLE_CHANNEL = "elsa:live:idle"
 
@@ -122,7 +133,8 @@ def send_all(clients, slot: str, frame: str) -> None:
 
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Room, Any], None]
-Renderer = Callable[[Room], Awaitable[None]]
+Reader = Callable[[Room], Awaitable[Any]]
+Drawer = Callable[[Room, Any], None]
 Job = Callable[[list[int]], Awaitable[None]]  # gets the ids of this process's rooms
 
 
@@ -130,18 +142,19 @@ class Hub:
     def __init__(self):
         self.rooms: dict[int, Room] = {}
         self.handlers: dict[type[Event], list[Handler]] = defaultdict(list)
-        self.renderers: dict[str, Renderer] = {}
+        self.parts: dict[str, tuple[Reader, Drawer]] = {}
         self.jobs: list[tuple[float, Job]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
-        self.lag = 0.0  # how late the event loop runs, smoothed (seconds)
+        self.lag = 0.0  # how late the event loop runs apart from drawing ticks, smoothed (seconds)
+        self.drawing = 0.0  # seconds spent drawing ticks since the process started
         self.arrivals: dict[int, set[int]] = defaultdict(set)  # people to mark present
 
     def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
 
-    def redraw(self, part: str, renderer: Renderer) -> None:
-        self.renderers[part] = renderer
+    def redraw(self, part: str, read: Reader, draw: Drawer) -> None:
+        self.parts[part] = (read, draw)
 
     def every(self, seconds: float, job: Job) -> None:
         """Run `job(room ids)` every `seconds` in each web process, one run at a time: a
@@ -266,20 +279,24 @@ class Hub:
             # Poll often, tick each room at most once per interval: the first change after
             # a quiet spell goes out at once, a burst is coalesced to one frame per tick.
             # Each room ticks in its own task, so a slow read for one room delays no other.
-            # How late the poll wakes measures how busy the loop is (the lag, smoothed).
-            asleep = time.monotonic()
+            # How late the poll wakes, less the ticks drawn meanwhile (their share is paced
+            # by `interval` already), measures how busy the loop is: the lag, smoothed.
+            asleep, drawn = time.monotonic(), self.drawing
             await asyncio.sleep(TICK_POLL_SECONDS)
             now = time.monotonic()
-            self.lag = 0.8 * self.lag + 0.2 * max(0.0, now - asleep - TICK_POLL_SECONDS)
+            late = now - asleep - TICK_POLL_SECONDS - (self.drawing - drawn)
+            self.lag = 0.8 * self.lag + 0.2 * max(0.0, late)
             metrics.loop_lag.set(self.lag)
             if self.arrivals:
                 arrivals, self.arrivals = self.arrivals, defaultdict(set)
                 asyncio.get_running_loop().create_task(self._mark_present(arrivals))
-            for room in list(self.rooms.values()):
+            rooms = list(self.rooms.values())
+            cycle = sum(room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS)
+            for room in rooms:
                 if room.ticking or now < room.next_tick or not room.dirty:
                     continue
-                room.next_tick = now + room.interval(self.lag)
-                room.ticking = True
+                room.next_tick = now + interval(cycle, self.lag)
+                room.last_tick, room.ticking = now, True
                 asyncio.get_running_loop().create_task(self.tick(room))
 
     async def _mark_present(self, arrivals: dict[int, set[int]]) -> None:
@@ -291,13 +308,20 @@ class Hub:
     async def tick(self, room: Room) -> None:
         started = time.perf_counter()
         parts, room.dirty = room.dirty, set()
+        drawing = 0.0
         try:
             for part in sorted(parts):
-                await self.renderers[part](room)
+                read, draw = self.parts[part]
+                shown = await read(room)
+                began = time.perf_counter()
+                draw(room, shown)
+                drawing += time.perf_counter() - began
         except Exception:
             log_event(log, "tick_failed", session=room.label, level=logging.ERROR, exc_info=True, room=room.id)
         finally:
             room.ticking = False
+            self.drawing += drawing
+            room.cost = drawing if not room.cost else 0.7 * room.cost + 0.3 * drawing
         metrics.tick_seconds.observe(time.perf_counter() - started)
 
     async def _run_every(self, seconds: float, job: Job) -> None:

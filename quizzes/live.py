@@ -72,10 +72,13 @@ def on_board_changed(room: Room, event: BoardChanged) -> None:
             send_all(mine, SCORE, partials.my_score(score))
 
 
-async def redraw_host_panels(room: Room) -> None:
-    if room.by_kind[HOST]:
-        state, data = await db(selectors.host_panels)(room.id)
-        send_all(room.by_kind[HOST], HOST_PANELS, partials.host_panels(state, data))
+async def read_host_panels(room: Room):
+    return await db(selectors.host_panels)(room.id) if room.by_kind[HOST] else None
+
+
+def draw_host_panels(room: Room, panels) -> None:
+    if panels is not None:
+        send_all(room.by_kind[HOST], HOST_PANELS, partials.host_panels(*panels))
 
 
 async def move_sessions_on(session_ids: list[int]) -> None:
@@ -88,5 +91,5 @@ def install(hub: Hub) -> None:
     hub.on(Joined, on_host_news)
     hub.on(Kicked, on_kicked)
     hub.on(BoardChanged, on_board_changed)
-    hub.redraw(HOST_PANELS, redraw_host_panels)
+    hub.redraw(HOST_PANELS, read_host_panels, draw_host_panels)
     hub.every(settings.ELSA["DEADLINE_POLL_SECONDS"], move_sessions_on)
