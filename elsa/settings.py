@@ -272,6 +272,8 @@ ELSA: dict[str, Any] = {
     "WS_STUCK_SECONDS": env_float("WS_STUCK_SECONDS", 10.0),
     # Fastest leaderboard tick; large rooms tick slower (see live/hub.py).
     "TICK_SECONDS": env_float("TICK_SECONDS", 0.1),
+    # How long a scoring task waits for more answers to score in the same batch.
+    "SCORING_GATHER_SECONDS": env_float("SCORING_GATHER_SECONDS", 0.05),
     # The share of a web process's event loop its leaderboard ticks may take; big rooms
     # and many rooms tick slower (see live/hub.py interval).
     "FANOUT_SHARE": env_float("FANOUT_SHARE", 0.3, within=(0.0, 1.0)),

@@ -27,6 +27,7 @@ from monitoring.logs import event as log_event
 from .. import events, rules
 from ..errors import HostError
 from ..models import JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, Answer, Participant, Question, Quiz, QuizSession, Round
+from .bulk import update_fields
 from .questions import question_problems
 from .queue import enqueue
 from .scoring import answers_score_pending
@@ -248,7 +249,7 @@ def _apply_round_points(round_: Round) -> None:
         participant.score += points
         reached = participant.score_reached_at
         participant.score_reached_at = max(reached, at) if reached else at
-    Participant.objects.bulk_update(participants, ["score", "score_reached_at"])
+    update_fields(participants, ["score", "score_reached_at"])
 
 
 def _show_standings(session: QuizSession) -> None:

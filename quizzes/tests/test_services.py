@@ -3,8 +3,10 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from leaderboard import board
+from live.redis import sync_client
 from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
 from tests.support.quizzes import answer_after, correct_choice, make_quiz, open_next_question, wrong_choice
@@ -306,3 +308,47 @@ def test_streaks_do_not_depend_on_the_order_answers_are_scored_in(order):
     assert list(Answer.objects.order_by("round__index").values_list("points", "streak")) == [(1000, 1), (1100, 2)]
     player.refresh_from_db()
     assert player.score == 2100
+
+
+@pytest.mark.django_db(transaction=True)
+def test_answers_that_arrive_while_a_scorer_gathers_ride_along_in_its_one_batch(monkeypatch, caplog):
+    from quizzes.services import scoring
+
+    enqueued = []
+    monkeypatch.setattr(scoring, "enqueue", lambda task, *args, **options: enqueued.append(task))
+    sync_client().delete(scoring.SCORING_SCHEDULED)
+    session = services.session_create(quiz=make_quiz(questions=1))
+    players = [services.participant_join(code=session.code, nickname=f"p{n}").pk for n in range(4)]
+    services.session_next(session_id=session.pk)
+    choice = correct_choice(session)
+    services.answer_submit(participant_id=players[0], session_id=session.pk, choice_id=choice.pk)
+    assert enqueued == ["quizzes.tasks.score_pending"]  # the first answer schedules the scorer
+
+    def the_rest_answer():
+        try:
+            for participant_id in players[1:]:
+                services.answer_submit(participant_id=participant_id, session_id=session.pk, choice_id=choice.pk)
+        finally:
+            connection.close()
+
+    rest = threading.Thread(target=the_rest_answer)
+    rest.start()  # while the scorer below gathers
+    with caplog.at_level("INFO", logger=scoring.__name__):
+        scored = services.score_all_pending(gather=1.0)
+    rest.join(timeout=30)
+    assert scored == 4
+    assert [r for r in caplog.messages if "scoring_batch" in r and "answers=4" in r]
+    assert enqueued == ["quizzes.tasks.score_pending"]  # the three rode along: no task of their own
+
+
+def test_fields_written_in_one_statement_land_on_their_own_rows_only(session):
+    from quizzes.services.bulk import update_fields
+
+    ann, bob, cy = (services.participant_join(code=session.code, nickname=name) for name in ("ann", "bob", "cy"))
+    ann.score, ann.score_reached_at = 0, None  # a NULL in the first row still has its column's type
+    bob.score, bob.score_reached_at, bob.nickname = 750, session.created_at, "not written"
+    with CaptureQueriesContext(connection) as queries:
+        update_fields([ann, bob], ["score", "score_reached_at"])
+    assert len(queries) == 1
+    rows = {p.pk: (p.nickname, p.score, p.score_reached_at) for p in Participant.objects.all()}
+    assert rows == {ann.pk: ("ann", 0, None), bob.pk: ("bob", 750, session.created_at), cy.pk: ("cy", 0, None)}
