@@ -16,6 +16,7 @@ from live.events import publish_on_commit
 from ..errors import AnswerRefused
 from ..events import Answered
 from ..models import Answer, Choice, Participant, Question, QuizSession
+from .bulk import rows_source
 from .scoring import schedule_scoring
 
 State = QuizSession.State
@@ -149,12 +150,11 @@ def _given(choice_id: object, text: object, words: object) -> int | str:
 # one round trip for a whole batch. On PostgreSQL the key-share lock on the round (which
 # the foreign key check takes anyway) makes a close wait for this insert, or this insert
 # see the close (sessions.py, _close_round); SQLite (the demo) runs one writer at a time.
-# The casts type the columns of NULLs (a text answer has no choice; a round may be unsaid).
-_ROW = "(CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS bigint), CAST(%s AS text), CAST(%s AS bigint), %s)"
+_TYPES = ["bigint", "bigint", "bigint", "text", "bigint", "timestamp with time zone"]
 _INSERT = """
     INSERT INTO quizzes_answer (participant_id, round_id, choice_id, text, typo, received_at)
     SELECT p.id, r.id, c.id, v.column4, false, v.column6
-    FROM (VALUES {rows}) AS v
+    FROM {source}
     JOIN quizzes_quizsession s ON s.id = v.column2
     JOIN quizzes_round r ON r.id = s.current_round_id
     JOIN quizzes_participant p ON p.id = v.column1 AND p.session_id = s.id AND p.kicked_at IS NULL
@@ -171,14 +171,14 @@ _INSERT = """
 
 def _insert_answers(rows: list[_Row]) -> dict[int, tuple[int, int, str]]:
     """Store what passes the rule (each player once at most): {player: (answer, round, shown)}."""
-    params: list = []
+    values = []
     for row in rows:
         choice, text = (row.given, "") if isinstance(row.given, int) else (None, row.given)
-        params += [row.participant_id, row.session_id, choice, text, row.round_id,
-                   connection.ops.adapt_datetimefield_value(row.received_at)]
+        values.append([row.participant_id, row.session_id, choice, text, row.round_id,
+                       connection.ops.adapt_datetimefield_value(row.received_at)])
+    source, params = rows_source(_TYPES, values)
     params += [State.QUESTION_OPEN, Kind.TYPED, Kind.ORDER]
-    sql = _INSERT.format(rows=", ".join([_ROW] * len(rows)),
-                         lock="FOR KEY SHARE OF r" if connection.vendor == "postgresql" else "")
+    sql = _INSERT.format(source=source, lock="FOR KEY SHARE OF r" if connection.vendor == "postgresql" else "")
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {participant: (answer_id, round_id, shown) for participant, answer_id, round_id, shown in cursor}

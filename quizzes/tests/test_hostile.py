@@ -272,3 +272,13 @@ def test_hostile_nicknames_stay_inert_in_chromium(live_server_url, browser, sess
     screen.wait_for_function("window.__xss === 1", timeout=5000)
     phone_context.close()
     context.close()
+
+
+def test_a_typed_answer_is_locked_in_as_text_and_a_choice_as_its_own_text():
+    from quizzes.models import Answer, Choice
+
+    typed = partials.locked_in(Answer(text=IMG))
+    assert_inert(typed, [IMG])
+    chosen = partials.locked_in(Answer(choice=Choice(text=QUOTES)))
+    assert_inert(chosen, [QUOTES])
+    assert "Answer locked in" in typed and IMG not in chosen
