@@ -61,7 +61,6 @@ class Room:
         self.dirty: set[str] = set()
         # Frames a renderer keeps for the snapshots of sockets that connect meanwhile.
         self.frames: dict[str, str] = {}
-        self.next_tick = 0.0
         self.last_tick = 0.0
         self.ticking = False
         self.cost = 0.0  # seconds the loop spends drawing one tick of this room (smoothed)
@@ -290,14 +289,17 @@ class Hub:
             if self.arrivals:
                 arrivals, self.arrivals = self.arrivals, defaultdict(set)
                 asyncio.get_running_loop().create_task(self._mark_present(arrivals))
-            rooms = list(self.rooms.values())
-            cycle = sum(room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS)
-            for room in rooms:
-                if room.ticking or now < room.next_tick or not room.dirty:
-                    continue
-                room.next_tick = now + interval(cycle, self.lag)
+            for room in self.due(now):
                 room.last_tick, room.ticking = now, True
                 asyncio.get_running_loop().create_task(self.tick(room))
+
+    def due(self, now: float) -> list[Room]:
+        """The rooms to tick now: something changed and their interval has passed since
+        their last tick. The interval is taken afresh at every poll, so a moment of lag
+        slows the leaderboard only while it lasts."""
+        rooms = list(self.rooms.values())
+        pace = interval(sum(room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS), self.lag)
+        return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
 
     async def _mark_present(self, arrivals: dict[int, set[int]]) -> None:
         try:

@@ -60,3 +60,24 @@ def test_a_share_outside_zero_to_one_stops_the_server_with_a_clear_error(raw):
                          env={**os.environ, "FANOUT_SHARE": raw}, timeout=60)
     assert ran.returncode != 0
     assert "FANOUT_SHARE must be" in ran.stderr
+
+
+def test_a_moment_of_lag_slows_the_leaderboard_only_while_it_lasts():
+    hub, room = Hub(), Room(1)
+    hub.rooms[1] = room
+    room.last_tick, room.cost = 100.0, 0.03  # ticks every 0.1 s when the loop keeps up
+    room.mark("board")
+    hub.lag = 0.5  # a spike: the interval would be 5 s
+    assert hub.due(101.0) == []
+    hub.lag = 0.0  # over: the room is due at once, not 5 s after its last tick
+    assert hub.due(101.0) == [room]
+    room.ticking = True
+    assert hub.due(101.0) == []  # one tick at a time
+
+
+def test_a_room_with_nothing_new_does_not_tick():
+    hub, room = Hub(), Room(1)
+    hub.rooms[1] = room
+    assert hub.due(100.0) == []
+    room.mark("board")
+    assert hub.due(100.0) == [room]  # the first change after a quiet spell goes at once
