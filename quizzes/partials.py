@@ -39,8 +39,8 @@ def locked_in(answer: Answer) -> str:
 
 
 # Every answer is a "locked in" frame, and players who tapped the same choice get the same
-# one: rendered once per choice text, not once per answer (a tenth of a web process's time
-# under 10,000 players went to rendering these two, profiled).
+# one: rendered once per choice text, not once per answer (template rendering was a tenth
+# of a web process's time under 10,000 players, profiled).
 @lru_cache(maxsize=4096)
 def _locked_in(shown: str) -> str:
     return render_to_string("quizzes/_locked.html", {"answer": {"text": shown}})
