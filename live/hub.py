@@ -317,12 +317,13 @@ class Hub:
                 shown = await read(room)
                 began = time.perf_counter()
                 draw(room, shown)
-                drawing += time.perf_counter() - began
+                drawn = time.perf_counter() - began
+                drawing += drawn
+                self.drawing += drawn  # at once: the lag measured meanwhile leaves it out
         except Exception:
             log_event(log, "tick_failed", session=room.label, level=logging.ERROR, exc_info=True, room=room.id)
         finally:
             room.ticking = False
-            self.drawing += drawing
             room.cost = drawing if not room.cost else 0.7 * room.cost + 0.3 * drawing
         metrics.tick_seconds.observe(time.perf_counter() - started)
 
