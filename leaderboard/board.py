@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from live.events import publish
+from live.events import publish, publish_many
 from live.redis import async_client, sync_client
 
 from .events import BoardChanged
@@ -28,6 +28,8 @@ from .events import BoardChanged
 REACH_BITS = 28
 REACH_SPAN = 2**REACH_BITS
 MAX_POINTS = 2 ** (53 - REACH_BITS) - 1
+
+Totals = list[tuple[int, str, int, datetime | None]]  # (participant id, nickname, points, reached at)
 
 
 def board_key(session_id: int) -> str:
@@ -136,33 +138,50 @@ def rank_of(*, session_id: int, score: int) -> int:
     return int(higher) + 1
 
 
-def record(
-    *, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]
-) -> int:
+def record(*, session_id: int, epoch: datetime, entries: Totals) -> int:
     """Write absolute totals: (participant id, nickname, points, reached at) each, and
     tell every screen (a BoardChanged event with the totals and the new version: a frame
     showing this version or a later one includes these totals).
 
     Call it after the commit that made these totals: the board follows the database."""
-    if not entries:
-        return 0
-    version = _write(session_id, epoch, entries)
-    publish(session_id, BoardChanged(items=[[pid, pts] for pid, _, pts, _ in entries], version=version))
-    return version
+    return record_many([(session_id, epoch, entries)]).get(session_id, 0)
 
 
-def _write(session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]) -> int:
-    mapping = {member(pid, nick): -composite(pts, at, epoch) for pid, nick, pts, at in entries}
+def record_many(boards: list[tuple[int, datetime, Totals]]) -> dict[int, int]:
+    """`record` for several sessions (session id, epoch, entries each) in two round trips
+    to Redis whatever their number: one for the writes, one for the events. The version
+    each session's board reached, by session id."""
+    boards = [one for one in boards if one[2]]
+    if not boards:
+        return {}
+    versions = _write_many(boards)
+    publish_many([(session_id, BoardChanged(items=[[pid, pts] for pid, _, pts, _ in entries], version=version))
+                  for (session_id, _, entries), version in zip(boards, versions)])
+    return {session_id: version for (session_id, _, _), version in zip(boards, versions)}
+
+
+def _write(session_id: int, epoch: datetime, entries: Totals) -> int:
+    return _write_many([(session_id, epoch, entries)])[0]
+
+
+def _write_many(boards: list[tuple[int, datetime, Totals]]) -> list[int]:
     pipe = sync_client().pipeline(transaction=True)
-    # LT still adds new members; it only refuses to lower an existing player's total
-    # (scores are stored negated).
-    if mapping:
-        pipe.zadd(board_key(session_id), mapping, lt=True)
-    pipe.incr(version_key(session_id))
-    return int(pipe.execute()[-1])
+    for session_id, epoch, entries in boards:
+        mapping = {member(pid, nick): -composite(pts, at, epoch) for pid, nick, pts, at in entries}
+        # LT still adds new members; it only refuses to lower an existing player's total
+        # (scores are stored negated).
+        if mapping:
+            pipe.zadd(board_key(session_id), mapping, lt=True)
+        pipe.incr(version_key(session_id))
+    results = pipe.execute()
+    versions, n = [], 0
+    for _, _, entries in boards:
+        n += 2 if entries else 1
+        versions.append(int(results[n - 1]))
+    return versions
 
 
-def rebuild(*, session_id: int, epoch: datetime, entries: list[tuple[int, str, int, datetime | None]]) -> None:
+def rebuild(*, session_id: int, epoch: datetime, entries: Totals) -> None:
     """Fill the board from the database's totals; safe beside concurrent writers (LT keeps
     the best total). Screens redraw it; the event names no one (everyone's total is in
     the reveal that follows a rebuild, or in a socket's snapshot)."""

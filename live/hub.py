@@ -299,6 +299,7 @@ class Hub:
         slows the leaderboard only while it lasts."""
         rooms = list(self.rooms.values())
         pace = interval(sum(room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS), self.lag)
+        metrics.tick_interval.set(pace)
         return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
 
     async def _mark_present(self, arrivals: dict[int, set[int]]) -> None:

@@ -30,6 +30,13 @@ loop_lag = Gauge(
     registry=REGISTRY,
 )
 
+tick_interval = Gauge(
+    "elsa_tick_interval_seconds",
+    "How often this process's busy rooms may tick now (live.hub.interval): their drawing's "
+    "share of the loop, stretched by the loop's lag.",
+    registry=REGISTRY,
+)
+
 live_events = Counter(
     "elsa_live_events_received",
     "Live events this process's hub received, by whether it has sockets in the event's room "

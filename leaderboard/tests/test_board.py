@@ -53,3 +53,29 @@ def test_the_json_format_is_the_original_demos():
 def test_nicknames_with_colons_survive_the_member_encoding():
     board.record(session_id=6, epoch=EPOCH, entries=[(7, "a:b", 1, at(1))])
     assert board.top(session_id=6, limit=1).standings[0].nickname == "a:b"
+
+
+def test_many_sessions_are_written_and_told_at_once_each_to_its_own_screens():
+    from live.events import channel_for, decode
+    from live.redis import sync_client
+
+    listener = sync_client().pubsub()
+    listener.subscribe(channel_for(8), channel_for(9))
+    for _ in range(2):
+        assert listener.get_message(timeout=2)["type"] == "subscribe"
+    before = {sid: board.top(session_id=sid, limit=1).version for sid in (8, 9)}
+    versions = board.record_many([
+        (8, EPOCH, [(1, "ann", 30, at(1)), (2, "bob", 20, at(2))]),
+        (9, EPOCH, []),  # nothing to write: no version, no event
+        (9, EPOCH, [(3, "cat", 50, at(1))]),
+    ])
+    assert versions == {8: before[8] + 1, 9: before[9] + 1}
+    assert [(s.nickname, s.score) for s in board.top(session_id=8, limit=10).standings] == [("ann", 30), ("bob", 20)]
+    assert [(s.nickname, s.score) for s in board.top(session_id=9, limit=10).standings] == [("cat", 50)]
+    told = [listener.get_message(timeout=2) for _ in range(2)]
+    assert sorted(((m["channel"].decode(), decode(m["data"])) for m in told), key=str) == [
+        (channel_for(8), board.BoardChanged(items=[[1, 30], [2, 20]], version=versions[8])),
+        (channel_for(9), board.BoardChanged(items=[[3, 50]], version=versions[9])),
+    ]
+    assert listener.get_message(timeout=0.3) is None
+    listener.close()

@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
-from live.events import publish_on_commit
+from live.events import publish_many_on_commit
 
 from ..errors import AnswerRefused
 from ..events import Answered
@@ -86,8 +86,7 @@ def answers_submit(asked: list[dict]) -> list[Answer | AnswerRefused]:
                         results[row.index] = _refusal(row)
             if answered:
                 transaction.on_commit(schedule_scoring)
-            for session_id in sorted(answered):
-                publish_on_commit(session_id, Answered())
+            publish_many_on_commit([(session_id, Answered()) for session_id in sorted(answered)])
     except IntegrityError:  # a player who no longer exists
         if len(asked) == 1:
             return [AnswerRefused("You are not in this quiz.", code="not_player")]

@@ -136,17 +136,20 @@ def answers_score_pending(*, round_id: int | None = None, limit: int = SCORING_B
             totals[p.session_id].append((p.pk, p.nickname, p.score, p.score_reached_at))
 
         def after_commit():
-            for session_id, entries in totals.items():
-                try:
-                    board.record(session_id=session_id, epoch=sessions[session_id].created_at, entries=entries)
-                except redis.RedisError:
-                    # The scores are committed; the board catches up at the question's close
-                    # (every total is rewritten then) or when it is rebuilt.
-                    log_event(log, "board_write_failed", session=sessions[session_id].code,
-                              level=logging.WARNING, exc_info=True)
+            try:
+                board.record_many([(sid, sessions[sid].created_at, entries) for sid, entries in totals.items()])
+            except redis.RedisError:
+                # The scores are committed; the boards catch up at the question's close
+                # (every total is rewritten then) or when they are rebuilt.
+                log_event(log, "board_write_failed", level=logging.WARNING, exc_info=True,
+                          **_where(sorted(sessions[sid].code for sid in totals)))
 
         transaction.on_commit(after_commit)
-    codes = sorted({s.code for s in sessions.values()})
-    where: dict[str, Any] = {"session": codes[0]} if len(codes) == 1 else {"sessions": ",".join(codes)}
-    log_event(log, "scoring_batch", **where, answers=len(pending), seconds=round(time.monotonic() - started, 4))
+    log_event(log, "scoring_batch", **_where(sorted({s.code for s in sessions.values()})), answers=len(pending),
+              seconds=round(time.monotonic() - started, 4))
     return {a.pk for a in pending}
+
+
+def _where(codes: list[str]) -> dict[str, Any]:
+    """A log line's sessions: `session` for one, else `sessions`, comma-separated."""
+    return {"session": codes[0]} if len(codes) == 1 else {"sessions": ",".join(codes)}

@@ -299,11 +299,12 @@ def close_grace() -> timedelta:
 
 
 def sessions_move_on(
-    *, session_ids: list[int] | None = None, now: datetime | None = None, grace: timedelta | None = None
+    *, session_ids: list[int] | None = None, now: datetime | None = None, grace: timedelta | None = None,
+    early: bool = True,
 ) -> dict[str, int]:
-    """Close every question whose time is up, or that every connected player has answered,
-    and take the next step of every session whose reveal or leaderboard time is over (of
-    `session_ids`, or of all sessions).
+    """Close every question whose time is up, or (`early`) that every connected player has
+    answered, and take the next step of every session whose reveal or leaderboard time is
+    over (of `session_ids`, or of all sessions).
 
     Decision 10: whoever sees a deadline pass first moves the session on: each web process
     for the sessions it serves, a worker's timer, the sweep, `manage.py simulate`. The
@@ -315,7 +316,9 @@ def sessions_move_on(
     sessions = QuizSession.objects.all() if session_ids is None else QuizSession.objects.filter(pk__in=session_ids)
     moved = {"closed": 0, "advanced": 0}
     to_close = sessions.filter(state=State.QUESTION_OPEN, current_round__closes_at__lt=close_before)
-    rounds = set(to_close.values_list("current_round_id", flat=True)) | _all_present_answered(sessions)
+    rounds = set(to_close.values_list("current_round_id", flat=True))
+    if early:
+        rounds |= _all_present_answered(sessions)
     for round_id in rounds:
         moved["closed"] += round_close(round_id=round_id)
     # Read after the closes: a caller far behind (a sweep after an outage) may find a

@@ -19,7 +19,10 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     """The outbox sweep: score stale pending answers, move sessions whose timers passed.
 
     A lost task or a killed worker delays a score or a question change; this makes sure
-    it still happens. Stale answers get one batch-scoring task, not one task each: under a
+    it still happens. It keeps to the clocks: closing a question early because everyone
+    connected has answered belongs to the web processes that serve the room (they know who
+    is connected); a sweep doing it too took a worker from scoring while 200 sessions
+    closed at once (docs/performance.md). Stale answers get one batch-scoring task, not one task each: under a
     backlog, re-enqueueing every stale answer each sweep flooded the queue with
     duplicates (measured: scoring fell to ~130/s).
     """
@@ -28,7 +31,7 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     pending = Answer.objects.filter(scored_at__isnull=True, received_at__lt=stale).count()
     if pending:
         enqueue("quizzes.tasks.score_pending")
-    moved = sessions_move_on(now=now, grace=timedelta(seconds=1))
+    moved = sessions_move_on(now=now, grace=timedelta(seconds=1), early=False)
     if pending or moved["closed"] or moved["advanced"]:
         log_event(log, "sweep", pending=pending, closed=moved["closed"], advanced=moved["advanced"])
     return {"pending": pending, **moved}

@@ -98,6 +98,17 @@ def test_a_question_closes_as_soon_as_everyone_connected_has_answered(classroom)
     assert classroom.current_round.closed_at < classroom.current_round.closes_at
 
 
+def test_the_sweep_keeps_to_the_clock_and_leaves_the_early_close_to_the_web_processes(classroom):
+    ann = services.participant_join(code=classroom.code, nickname="ann")
+    services.session_next(session_id=classroom.pk)
+    vouch(classroom, ann)
+    answer_after(classroom, ann, correct_choice(classroom), 1)
+    assert services.sweep()["closed"] == 0  # everyone connected answered, but the clock runs on
+    classroom.refresh_from_db()
+    assert classroom.state == State.QUESTION_OPEN
+    assert services.sessions_move_on(session_ids=[classroom.pk])["closed"] == 1  # the room's web process
+
+
 def test_nobody_connected_means_the_timer_decides(classroom):
     ann = services.participant_join(code=classroom.code, nickname="ann")
     services.session_next(session_id=classroom.pk)
