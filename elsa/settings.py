@@ -274,9 +274,9 @@ ELSA: dict[str, Any] = {
     "TICK_SECONDS": env_float("TICK_SECONDS", 0.1),
     # How long a scoring task waits for more answers to score in the same batch.
     "SCORING_GATHER_SECONDS": env_float("SCORING_GATHER_SECONDS", 0.05),
-    # The share of a web process's event loop its leaderboard ticks may take; big rooms
-    # and many rooms tick slower (see live/hub.py interval).
-    "FANOUT_SHARE": env_float("FANOUT_SHARE", 0.3, within=(0.0, 1.0)),
+    # The share of a web process's event loop its leaderboard ticks may take, one room at
+    # most half of it; big rooms and many rooms tick slower (see live/hub.py interval).
+    "FANOUT_SHARE": env_float("FANOUT_SHARE", 0.6, within=(0.0, 1.0)),
     "LEADERBOARD_SIZE": env_int("LEADERBOARD_SIZE", 10, minimum=1),
     "LEADERBOARD_JSON_SIZE": env_int("LEADERBOARD_JSON_SIZE", 100, minimum=1),
     "WS_MAX_MESSAGE_BYTES": env_int("WS_MAX_MESSAGE_BYTES", 4096, minimum=256),

@@ -91,24 +91,31 @@ class Room:
                 del self.people[person]
 
 
-def interval(cycle: float, lag: float = 0.0) -> float:
+def interval(cycle: float, lag: float = 0.0, longest: float | None = None) -> float:
     """How often a busy room ticks, the same for every room of this process.
 
     Drawing a tick (rendering, and one write per socket) is the hub's main cost, and it
     runs on the event loop that also takes the answers. One round of all the rooms that
     are ticking costs `cycle` seconds of drawing (measured); it may take at most
-    FANOUT_SHARE of the loop's time, so the round lasts at least cycle / FANOUT_SHARE: a
-    room of 1,000 ticks as fast as TICK_SECONDS allows, a room of 10,000 (or 200 rooms)
-    slower, and a faster machine ticks faster. When the loop still runs late (`lag`:
-    answers, connects and question changes are more than it can do at once), every room
-    ticks slower again: those go first, the leaderboard catches up (degrade, never
-    collapse)."""
-    base = min(MAX_BASE_INTERVAL, max(settings.ELSA["TICK_SECONDS"], cycle / settings.ELSA["FANOUT_SHARE"]))
+    FANOUT_SHARE of the loop, so the round lasts at least cycle / FANOUT_SHARE. One room's
+    drawing (`longest`: the dearest room's, the whole round if not given) is one stretch
+    that nothing else on the loop can enter, and an answer arriving meanwhile waits for
+    it; so one room may take at most ROOM_SHARE of that share. Many small rooms (200
+    classes of 20, each a few milliseconds) may use the whole share; one room of 5,000
+    (130 ms in one stretch) ticks half as often, leaving the answers room between its
+    stretches. A room of 1,000 ticks as fast as TICK_SECONDS allows, and a faster machine
+    ticks faster. When the loop still runs late (`lag`: answers, connects and question
+    changes are more than it can do at once), every room ticks slower again: those go
+    first, the leaderboard catches up (degrade, never collapse)."""
+    share = settings.ELSA["FANOUT_SHARE"]
+    needed = max(cycle / share, (cycle if longest is None else longest) / (share * ROOM_SHARE))
+    base = min(MAX_BASE_INTERVAL, max(settings.ELSA["TICK_SECONDS"], needed))
     return min(MAX_INTERVAL, base * (1 + lag / LAG_ALLOWANCE))
 
 
 SUBSCRIBE_TIMEOUT = 2.0
 TICK_POLL_SECONDS = 0.02
+ROOM_SHARE = 0.5  # of FANOUT_SHARE, what one room's drawing may take
 LAG_ALLOWANCE = 0.02  # loop lag that doubles every room's tick interval
 MAX_BASE_INTERVAL = 2.0  # what drawing alone may stretch a tick to
 MAX_INTERVAL = 5.0
@@ -298,7 +305,8 @@ class Hub:
         their last tick. The interval is taken afresh at every poll, so a moment of lag
         slows the leaderboard only while it lasts."""
         rooms = list(self.rooms.values())
-        pace = interval(sum(room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS), self.lag)
+        costs = [room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS]
+        pace = interval(sum(costs), self.lag, longest=max(costs, default=0.0))
         metrics.tick_interval.set(pace)
         return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
 

@@ -18,16 +18,26 @@ def pace(settings):
 
 def test_a_cheap_round_ticks_as_fast_as_allowed():
     assert interval(0.0) == 0.1
-    assert interval(0.02) == 0.1  # 20 ms of drawing is 20% of a 0.1 s tick
+    assert interval(0.0125) == 0.1  # one room of 12.5 ms is 12.5% of a 0.1 s tick
+    assert interval(0.025, longest=0.002) == 0.1  # small rooms together may take 25%
 
 
 def test_drawing_takes_at_most_its_share_of_the_loop():
-    assert interval(0.1) == pytest.approx(0.4)  # 100 ms of drawing every 400 ms: 25%
-    assert interval(10.0) == MAX_BASE_INTERVAL
+    # 100 ms of drawing in 50 small rooms every 400 ms: 25%
+    assert interval(0.1, longest=0.002) == pytest.approx(0.4)
+    assert interval(10.0, longest=0.002) == MAX_BASE_INTERVAL
+
+
+def test_one_room_drawn_in_one_stretch_takes_half_of_that_share():
+    # A room of 100 ms, one stretch the answers wait behind: every 800 ms (12.5%), while
+    # other rooms may fill the rest of the share.
+    assert interval(0.1) == pytest.approx(0.8)
+    assert interval(0.15, longest=0.1) == pytest.approx(0.8)
+    assert interval(0.3, longest=0.1) == pytest.approx(1.2)
 
 
 def test_a_late_loop_slows_every_room_up_to_a_bound():
-    assert interval(0.1, lag=0.02) == pytest.approx(0.8)
+    assert interval(0.1, lag=0.02, longest=0.002) == pytest.approx(0.8)
     assert interval(0.1, lag=1.0) == MAX_INTERVAL
 
 
@@ -73,6 +83,20 @@ def test_a_moment_of_lag_slows_the_leaderboard_only_while_it_lasts():
     assert hub.due(101.0) == [room]
     room.ticking = True
     assert hub.due(101.0) == []  # one tick at a time
+
+
+def test_many_small_rooms_tick_faster_than_one_big_room_of_the_same_cost():
+    small = Hub()
+    for n in range(10):
+        room = small.rooms[n] = Room(n)
+        room.last_tick, room.cost = 100.0, 0.01  # 0.1 s a round, in 10 short stretches
+        room.mark("board")
+    big = Hub()
+    room = big.rooms[1] = Room(1)
+    room.last_tick, room.cost = 100.0, 0.1  # 0.1 s a round, in one stretch
+    room.mark("board")
+    assert len(small.due(100.45)) == 10 and big.due(100.45) == []  # every 0.4 s, and 0.8 s
+    assert big.due(100.85) == [room]
 
 
 def test_a_room_with_nothing_new_does_not_tick():
