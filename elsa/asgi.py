@@ -10,6 +10,7 @@ from channels.sessions import SessionMiddlewareStack  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
+from elsa.collector import tune as tune_collector  # noqa: E402
 from leaderboard.consumers import BoardConsumer  # noqa: E402
 from live.consumers import ServerSend  # noqa: E402
 from live.origins import SameOriginOnly  # noqa: E402
@@ -33,3 +34,5 @@ application = ProtocolTypeRouter(
         "websocket": ServerSend(SessionMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+
+tune_collector()  # after everything the application loads (elsa/collector.py)

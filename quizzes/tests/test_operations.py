@@ -323,3 +323,17 @@ def test_celery_worker_logs_follow_log_format(settings):
         assert isinstance(handler.formatter, JsonFormatter)
     finally:
         logger.removeHandler(handler)
+
+
+
+def test_the_web_process_freezes_what_it_loaded_and_collects_cycles_rarely():
+    # A full collection of a process holding 5,000 sockets stopped its loop for up to a
+    # second (elsa/collector.py): the ASGI application tunes the collector as it loads.
+    probe = ("import gc, json; before = gc.get_threshold(); import elsa.asgi; "
+             "print(json.dumps([before, gc.get_threshold(), gc.get_freeze_count()]))")
+    ran = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "DJANGO_SETTINGS_MODULE": "elsa.settings"})
+    assert ran.returncode == 0, ran.stderr
+    before, after, frozen = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert before == [700, 10, 10] and after == [50_000, 20, 100]
+    assert frozen > 100_000  # Django and the apps, out of every later collection
