@@ -1,6 +1,8 @@
 from datetime import datetime, timedelta, timezone
 
 from leaderboard import board
+from live.events import channel_for, decode
+from live.redis import sync_client
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
 
@@ -56,9 +58,6 @@ def test_nicknames_with_colons_survive_the_member_encoding():
 
 
 def test_many_sessions_are_written_and_told_at_once_each_to_its_own_screens():
-    from live.events import channel_for, decode
-    from live.redis import sync_client
-
     listener = sync_client().pubsub()
     listener.subscribe(channel_for(8), channel_for(9))
     for _ in range(2):

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from live.hub import MAX_BASE_INTERVAL, MAX_INTERVAL, Hub, Room, interval
+from monitoring.metrics import REGISTRY
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +97,7 @@ def test_many_small_rooms_tick_faster_than_one_big_room_of_the_same_cost():
     room.last_tick, room.cost = 100.0, 0.1  # 0.1 s a round, in one stretch
     room.mark("board")
     assert len(small.due(100.45)) == 10 and big.due(100.45) == []  # every 0.4 s, and 0.8 s
+    assert REGISTRY.get_sample_value("elsa_tick_interval_seconds") == pytest.approx(0.8)  # what operators see
     assert big.due(100.85) == [room]
 
 
