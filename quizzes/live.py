@@ -54,6 +54,18 @@ def last_screen_status(session_id: int) -> str | None:
     return room.frames.get(SCREEN_STATUS) if room is not None else None
 
 
+def keep_screen_status(session_id: int, frame: str) -> str:
+    """Keep a panel just read from the database for the next screens' snapshots, unless a
+    stage change got there first (then that newer panel is returned): in a connect burst
+    before any stage change, each screen read the session and rendered it again. Called
+    from the database threads: `setdefault` is one C call under the GIL, so it cannot
+    overwrite what the loop wrote meanwhile; kept only once the room hears its events."""
+    room = process_hub.rooms.get(session_id)
+    if room is None or not room.subscribed.is_set():
+        return frame
+    return room.frames.setdefault(SCREEN_STATUS, frame)
+
+
 def on_host_news(room: Room, event: Answered | Joined | Kicked) -> None:
     if room.by_kind[HOST]:
         room.mark(HOST_PANELS)

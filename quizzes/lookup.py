@@ -18,6 +18,9 @@ def find_board(*, code: str, client: str) -> BoardRef | None:
         if kept:
             return kept
         fresh = selectors.session_by_code(session.code)
-        return partials.screen_status({"session": fresh, "current": selectors.round_view(fresh)}) if fresh else ""
+        if fresh is None:
+            return ""
+        return live.keep_screen_status(
+            session.pk, partials.screen_status({"session": fresh, "current": selectors.round_view(fresh)}))
 
     return BoardRef(session_id=session.pk, code=session.code, title=session.quiz.title, status=status)

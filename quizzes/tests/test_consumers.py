@@ -200,6 +200,27 @@ async def test_a_big_screen_connecting_after_a_stage_change_gets_that_stage_with
         await first.disconnect()
 
 
+async def test_screens_connecting_before_any_stage_change_read_the_session_once(monkeypatch):
+    session = await make_session()
+    reads = []
+    real = selectors.session_by_code
+    monkeypatch.setattr(selectors, "session_by_code", lambda code: reads.append(code) or real(code))
+    screens = []
+    try:
+        for _ in range(3):  # a room of big screens and feeds in the lobby: a connect burst
+            screens.append(await connect(f"/ws/livescore/{session.code}"))
+            assert "Waiting to start" in await receive_until(screens[-1], 'id="screen-status"')
+        assert reads == [session.code], "the first screen's panel greets the others"
+        await database_sync_to_async(services.session_next)(session_id=session.pk)
+        await receive_until(screens[0], "Question 1 of 2")
+        late = await connect(f"/ws/livescore/{session.code}")
+        screens.append(late)
+        assert "Question 1 of 2" in await receive_until(late, 'id="screen-status"')  # never the kept lobby
+    finally:
+        for screen in screens:
+            await screen.disconnect()
+
+
 async def test_a_busy_shared_sync_thread_holds_up_no_players_socket():
     """Django's sync code shares one thread (sync_to_async's default): a slow call there,
     anyone's, must not stand between a player and "locked in"."""
