@@ -22,9 +22,9 @@ def sweep(*, now: datetime | None = None) -> dict[str, int]:
     it still happens. It keeps to the clocks: closing a question early because everyone
     connected has answered belongs to the web processes that serve the room (they know who
     is connected); a sweep doing it too took a worker from scoring while 200 sessions
-    closed at once (docs/performance.md). Stale answers get one batch-scoring task, not one task each: under a
-    backlog, re-enqueueing every stale answer each sweep flooded the queue with
-    duplicates (measured: scoring fell to ~130/s).
+    closed at once (docs/performance.md). Stale answers get one batch-scoring task, not
+    one task each: under a backlog, re-enqueueing every stale answer each sweep flooded
+    the queue with duplicates (measured: scoring fell to ~130/s).
     """
     now = now or timezone.now()
     stale = now - timedelta(seconds=settings.ELSA["SWEEP_PENDING_AFTER"])
