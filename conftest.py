@@ -23,6 +23,14 @@ def clean_redis(settings):
 
 
 @pytest.fixture(autouse=True)
+def forget_found_boards():
+    """Each process remembers the boards it found for a minute; a test starts with none."""
+    from quizzes import lookup
+
+    lookup._found.clear()
+
+
+@pytest.fixture(autouse=True)
 def quick_reveal(settings):
     settings.ELSA = {**settings.ELSA, "REVEAL_SECONDS": 1.0, "STANDINGS_SECONDS": 1.0, "SWEEP_PENDING_AFTER": 2.0}
 

@@ -7,7 +7,7 @@ from live.hub import hub
 from live.threads import db
 
 from .live import FEED, board_frame
-from .lookup import FindBoard, LookupRefused
+from .lookup import FindBoardAsync, LookupRefused
 
 CLOSE_UNKNOWN = 4404
 CLOSE_THROTTLED = 4429
@@ -16,7 +16,7 @@ CLOSE_THROTTLED = 4429
 class BoardConsumer(ListeningConsumer):
     kinds = ("screen", FEED)
 
-    def __init__(self, *, find_board: FindBoard, json_feed: bool = False):
+    def __init__(self, *, find_board: FindBoardAsync, json_feed: bool = False):
         super().__init__()
         self.find_board, self.json_feed = find_board, json_feed
         self.kind = FEED if json_feed else "screen"
@@ -29,7 +29,7 @@ class BoardConsumer(ListeningConsumer):
         # the address's guess budget (the lookup's business), as on the public pages.
         client = (self.scope.get("client") or ("",))[0]
         try:
-            ref = await db(self.find_board)(code=self.scope["url_route"]["kwargs"]["code"], client=client)
+            ref = await self.find_board(code=self.scope["url_route"]["kwargs"]["code"], client=client)
         except LookupRefused:
             await self.close(code=CLOSE_THROTTLED)
             return
@@ -39,6 +39,8 @@ class BoardConsumer(ListeningConsumer):
 
         async def snapshot() -> str:
             frame = await board_frame(hub, ref.session_id, json_feed=self.json_feed)
-            return frame if self.json_feed else await db(ref.status)() + frame
+            if self.json_feed:
+                return frame
+            return (ref.kept_status() or await db(ref.status)()) + frame
 
         await self.go_live(ref.session_id, snapshot, label=ref.code)

@@ -5,7 +5,14 @@ commit."""
 from ..errors import AnswerRefused, HostError, JoinError, QuizError
 from .answers import answer_submit, answers_submit
 from .authoring import question_next_number, questions_renumber, quiz_duplicate
-from .joining import clean_code, join_attempt_allowed, participant_join, session_for_visitor
+from .joining import (
+    clean_code,
+    join_attempt_allowed,
+    participant_join,
+    session_for_visitor,
+    visitor_lookup,
+    visitor_lookup_async,
+)
 from .questions import (
     ChoiceSpec,
     choice_removal_problem,
@@ -35,7 +42,8 @@ __all__ = [
     "answer_submit",
     "answers_submit",
     "question_next_number", "questions_renumber", "quiz_duplicate",
-    "clean_code", "join_attempt_allowed", "participant_join", "session_for_visitor",
+    "clean_code", "join_attempt_allowed", "participant_join", "session_for_visitor", "visitor_lookup",
+    "visitor_lookup_async",
     "answers_score_pending", "schedule_scoring", "score_all_pending",
     "close_grace", "leaderboard_rebuild", "new_join_code", "participant_kick", "quiz_problems",
     "round_close", "session_advance", "session_configure", "session_create", "session_next", "sessions_move_on",
