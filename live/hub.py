@@ -27,6 +27,7 @@ never makes the hub wait (live/outlet.py).
 import asyncio
 import logging
 import time
+import uuid
 from collections import defaultdict
 from typing import Any, Awaitable, Callable, Protocol, TypeVar
 
@@ -154,7 +155,9 @@ class Hub:
         self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
         self.lag = 0.0  # how late the event loop runs apart from drawing ticks, smoothed (seconds)
         self.drawing = 0.0  # seconds spent drawing ticks since the process started
-        self.arrivals: dict[int, set[int]] = defaultdict(set)  # people to mark present
+        self.arrivals: set[int] = set()  # rooms someone joined: to mark present on the next poll
+        self.writer = uuid.uuid4().hex  # this hub's name in the rooms' presence (live/presence.py)
+        self._vouching = asyncio.Lock()
 
     def on(self, kind: type[E], handler: Callable[[Room, E], None]) -> None:
         self.handlers[kind].append(handler)
@@ -174,7 +177,8 @@ class Hub:
             self.rooms = {}
             loop.create_task(self._listen())
             loop.create_task(self._tick_forever())
-            presence_job = (settings.ELSA["PRESENCE_SECONDS"], lambda room_ids: presence.vouch(self.rooms))
+            self._vouching = asyncio.Lock()
+            presence_job = (settings.ELSA["PRESENCE_SECONDS"], self._vouch)
             for seconds, job in [presence_job, *self.jobs]:
                 loop.create_task(self._run_every(seconds, job))
 
@@ -187,7 +191,7 @@ class Hub:
             if room_id in self._subscribed:  # the room ended and came back before we unsubscribed
                 room.subscribed.set()
         if client.person_id is not None and client.person_id not in room.people:
-            self.arrivals[room_id].add(client.person_id)  # present from the next poll
+            self.arrivals.add(room_id)  # present from the next poll
         room.add(client)
         if not room.subscribed.is_set():
             try:
@@ -294,7 +298,7 @@ class Hub:
             self.lag = 0.8 * self.lag + 0.2 * max(0.0, late)
             metrics.loop_lag.set(self.lag)
             if self.arrivals:
-                arrivals, self.arrivals = self.arrivals, defaultdict(set)
+                arrivals, self.arrivals = self.arrivals, set()
                 asyncio.get_running_loop().create_task(self._mark_present(arrivals))
             for room in self.due(now):
                 room.last_tick, room.ticking = now, True
@@ -310,9 +314,16 @@ class Hub:
         metrics.tick_interval.set(pace)
         return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
 
-    async def _mark_present(self, arrivals: dict[int, set[int]]) -> None:
+    async def _vouch(self, room_ids) -> None:
+        """Tell the rooms' presence who this process has sockets for. One write at a time,
+        each read as it starts: a beat's older list never lands after an arrival's."""
+        async with self._vouching:
+            await presence.vouch(self.writer, {room_id: set(self.rooms[room_id].people)
+                                               for room_id in room_ids if room_id in self.rooms})
+
+    async def _mark_present(self, arrivals: set[int]) -> None:
         try:
-            await presence.arrive(arrivals)
+            await self._vouch(arrivals)
         except (redis.RedisError, OSError):  # the next beat vouches for them
             log_event(log, "presence_failed", level=logging.WARNING, rooms=len(arrivals))
 

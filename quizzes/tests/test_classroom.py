@@ -1,7 +1,6 @@
 """The teacher's pace, through the services: scores at the reveal, the leaderboard step,
 closing when everyone connected has answered, removing a player, locking the lobby."""
 
-import time
 from datetime import timedelta
 
 import pytest
@@ -9,7 +8,6 @@ from django.utils import timezone
 
 from leaderboard import board
 from live import presence
-from live.redis import sync_client
 from quizzes import selectors, services
 from quizzes.models import Answer, Participant, QuizSession
 from tests.support.quizzes import answer_after, correct_choice, make_quiz, wrong_choice
@@ -82,7 +80,7 @@ def test_the_leaderboard_is_a_step_and_waits_for_the_host_unless_it_advances_its
 
 def vouch(session, *people) -> None:
     """As a web process does for the people it has sockets for (live/presence.py)."""
-    sync_client().zadd(presence.key(session.pk), {str(p.pk): time.time() + 3 for p in people})
+    presence.vouch_now("another-web-process", {session.pk: {p.pk for p in people}})
 
 
 def test_a_question_closes_as_soon_as_everyone_connected_has_answered(classroom):
