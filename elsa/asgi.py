@@ -11,7 +11,7 @@ from django.urls import re_path  # noqa: E402
 
 from elsa.collector import tune as tune_collector  # noqa: E402
 from leaderboard.consumers import BoardConsumer  # noqa: E402
-from live.consumers import ServerSend  # noqa: E402
+from live.consumers import ServerSend, lifespan  # noqa: E402
 from live.origins import SameOriginOnly  # noqa: E402
 from quizzes import routing  # noqa: E402
 from quizzes.lookup import find_board_async  # noqa: E402
@@ -31,6 +31,7 @@ application = ProtocolTypeRouter(
         "http": ASGIStaticFilesHandler(django_asgi_app),
         # Identity (the session cookie, the user) only on the routes that have one: quizzes/routing.py.
         "websocket": ServerSend(URLRouter(websocket_urlpatterns)),
+        "lifespan": lifespan,
     }
 )
 

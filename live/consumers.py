@@ -25,6 +25,21 @@ class ServerSend:
         return await self.app({**scope, "server_send": send}, receive, send)
 
 
+async def lifespan(scope, receive, send) -> None:
+    """ASGI lifespan: the hub connects to Redis and listens as the server starts. Started
+    by the first socket instead, a fresh process's listener raced a storm of thousands of
+    connects for the event loop; its first connect to Redis timed out, and every socket
+    already in a room was sent away to reconnect (seen in the 200 x 20 benchmark)."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            hub.start()
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
 class LiveConsumer(AsyncWebsocketConsumer):
     """A socket that joins a room in this process's hub."""
 

@@ -170,6 +170,10 @@ class Hub:
         slow run delays only the next run of that job, never a tick or an event."""
         self.jobs.append((seconds, job))
 
+    def start(self) -> None:
+        """Listen and tick on this event loop (from the server's start, else the first socket)."""
+        self._ensure_running()
+
     def _ensure_running(self) -> None:
         loop = asyncio.get_running_loop()
         if self._loop is not loop:

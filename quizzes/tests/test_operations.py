@@ -15,7 +15,7 @@ from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from elsa.processes import ROOT
-from live.hub import send_all
+from live.hub import IDLE_CHANNEL, send_all
 from live.outlet import Outlet
 from monitoring import metrics
 from monitoring.logs import JsonFormatter, event
@@ -23,6 +23,7 @@ from quizzes import services
 from quizzes.models import Answer
 from tests.support.communicators import connect, joined_cookie, make_session, receive_until
 from tests.support.quizzes import correct_choice, make_quiz
+from tests.support.waiting import wait_for
 
 METRIC_NAMES = [
     "elsa_answers_received_total",
@@ -337,3 +338,11 @@ def test_the_web_process_freezes_what_it_loaded_and_collects_cycles_rarely():
     before, after, frozen = json.loads(ran.stdout.strip().splitlines()[-1])
     assert before == [700, 10, 10] and after == [50_000, 20, 100]
     assert frozen > 100_000  # Django and the apps, out of every later collection
+
+
+def test_the_web_process_listens_for_live_events_before_any_socket_connects(rig, here):
+    """The hub starts with the server (ASGI lifespan): a fresh process's first connect to
+    Redis does not race a storm of sockets for the event loop."""
+    redis_, env = rig.private_redis(here)
+    rig.web(env)
+    wait_for(lambda: IDLE_CHANNEL.encode() in redis_.client().pubsub_channels(), what="the hub's subscription")
