@@ -4,9 +4,9 @@ Each web process writes the people it has sockets for into one Redis hash per ro
 PRESENCE_SECONDS: its own field, holding the instant its word expires (three beats on)
 and their ids. A person counts as present while any process's unexpired field names
 them. A process that dies stops writing, and its people drop out by themselves; a person
-who leaves drops out at the next beat (when their room is gone from the process, as its
-word expires). Used for "every connected player has answered":
-the question may close early.
+who leaves drops out at the next beat (or, when their room is gone from the process, as
+its word expires). Used for "every connected player has answered": the question may
+close early.
 
 One short string per room and process, not one sorted-set member per person: a beat of
 200 rooms of 20 cost the event loop 35-47 ms as ZADDs of every member, about a third of
