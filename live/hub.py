@@ -171,10 +171,8 @@ class Hub:
         self.jobs.append((seconds, job))
 
     def start(self) -> None:
-        """Listen and tick on this event loop (from the server's start, else the first socket)."""
-        self._ensure_running()
-
-    def _ensure_running(self) -> None:
+        """Listen and tick on this event loop, once per loop (from the server's start, else
+        the first socket)."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:
             self._loop = loop
@@ -188,7 +186,7 @@ class Hub:
 
     async def attach(self, room_id: int, client: LiveClient) -> None:
         """Join the room, subscribing this process to its channel if it is the first."""
-        self._ensure_running()
+        self.start()
         room = self.rooms.get(room_id)
         if room is None:
             room = self.rooms[room_id] = Room(room_id)
@@ -322,7 +320,7 @@ class Hub:
         """Tell the rooms' presence who this process has sockets for. One write at a time,
         each read as it starts: a beat's older list never lands after an arrival's."""
         async with self._vouching:
-            await presence.vouch(self.writer, {room_id: set(self.rooms[room_id].people)
+            await presence.vouch(self.writer, {room_id: self.rooms[room_id].people
                                                for room_id in room_ids if room_id in self.rooms})
 
     async def _mark_present(self, arrivals: set[int]) -> None:

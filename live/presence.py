@@ -14,6 +14,7 @@ that as one field per room (measured with redis-py and hiredis on this machine's
 """
 
 import time
+from collections.abc import Collection
 
 from django.conf import settings
 
@@ -26,7 +27,7 @@ def key(room_id: int) -> str:
     return f"elsa:present:{room_id}"
 
 
-async def vouch(writer: str, people_by_room: dict[int, set[int]]) -> None:
+async def vouch(writer: str, people_by_room: dict[int, Collection[int]]) -> None:
     """For the hub: `writer` (one per process) has sockets for these people, room by room;
     every PRESENCE_SECONDS for all its rooms, and within a poll for a room a person
     joins (present at once, not from the next beat, else one quick answer could close a
@@ -34,12 +35,12 @@ async def vouch(writer: str, people_by_room: dict[int, set[int]]) -> None:
     await _write(async_client().pipeline(transaction=False), writer, people_by_room).execute()
 
 
-def vouch_now(writer: str, people_by_room: dict[int, set[int]], seconds: float | None = None) -> None:
+def vouch_now(writer: str, people_by_room: dict[int, Collection[int]], seconds: float | None = None) -> None:
     """`vouch` from sync code, as a web process would, for `seconds` (default three beats)."""
     _write(sync_client().pipeline(transaction=False), writer, people_by_room, seconds).execute()
 
 
-def _write(pipe, writer: str, people_by_room: dict[int, set[int]], seconds: float | None = None):
+def _write(pipe, writer: str, people_by_room: dict[int, Collection[int]], seconds: float | None = None):
     seconds = seconds or BEATS * settings.ELSA["PRESENCE_SECONDS"]
     until = time.time() + seconds
     for room_id, people in people_by_room.items():

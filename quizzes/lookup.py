@@ -11,6 +11,8 @@ from . import live, partials, selectors, services
 # the boards it found for a minute: a crowd of screens connecting to one quiz costs one
 # query, not one each (profiled: a third of the web process in a burst of 2,000 connects,
 # mostly building the query). Only found boards are kept; unknown codes are always asked.
+# (The first screen's panel then reads the session again, fresh: the board is kept for a
+# minute, the panel only until the room's next stage change.)
 REMEMBER_SECONDS = 60.0
 REMEMBER_AT_MOST = 10_000
 _found: dict[str, tuple[float, BoardRef]] = {}
@@ -42,13 +44,16 @@ def _board_by_code(code: str) -> BoardRef | None:
     ref = _remembered(code)
     if ref is not None:
         return ref
-    names = selectors.session_names_by_code(code)
-    if names is None:
+    session = selectors.session_by_code(code)
+    if session is None:
         return None
-    session_id, code, title = names
+    session_id = session.pk
+
+    def kept_status() -> str | None:
+        return live.last_screen_status(session_id)
 
     def status() -> str:
-        kept = live.last_screen_status(session_id)
+        kept = kept_status()
         if kept:
             return kept
         fresh = selectors.session_by_code(code)
@@ -57,8 +62,8 @@ def _board_by_code(code: str) -> BoardRef | None:
         return live.keep_screen_status(
             session_id, partials.screen_status({"session": fresh, "current": selectors.round_view(fresh)}))
 
-    ref = BoardRef(session_id=session_id, code=code, title=title, status=status,
-                   kept_status=lambda: live.last_screen_status(session_id))
+    ref = BoardRef(session_id=session_id, code=session.code, title=session.quiz.title, status=status,
+                   kept_status=kept_status)
     if len(_found) >= REMEMBER_AT_MOST:  # called from several database threads: no LRU, start over
         _found.clear()
     _found[code] = (time.monotonic() + REMEMBER_SECONDS, ref)

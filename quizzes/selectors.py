@@ -37,13 +37,6 @@ def session_by_code(code: str) -> QuizSession | None:
     )
 
 
-def session_names_by_code(code: str) -> tuple[int, str, str] | None:
-    """A session's id, code and quiz title by its join code: what a board is found by."""
-    if not is_join_code(code):
-        return None
-    return QuizSession.objects.filter(code=code.upper()).values_list("pk", "code", "quiz__title").first()
-
-
 def participant_in(*, participant_id: int, code: str) -> Participant | None:
     if not is_join_code(code):
         return None

@@ -86,11 +86,11 @@ def visitor_lookup(*, code: str, client: str, find: Callable[[str], Found | None
     The budget is checked before the lookup, so past it a right code is refused too:
     otherwise the refusals themselves would tell right codes from wrong ones."""
     limit, key = _guess_budget(client)
-    if limit and _count(key, add=0) >= limit:
+    if limit and _read(key) >= limit:
         raise JoinError("Too many wrong codes from this network. Wait a minute and try again.", code="throttled")
     found = find(clean_code(code))
     if found is None and limit:
-        _count(key, add=1)
+        _add(key)
     return found
 
 
@@ -104,7 +104,7 @@ async def visitor_lookup_async(
     than all the rest of a connect (measured, 2,000 connects: web CPU 4.3-5.0 s -> 2.5-3.0 s)."""
     limit, key = _guess_budget(client)
     found = remembered(clean_code(code))
-    if found is not None and not (limit and await _count_async(key) >= limit):
+    if found is not None and not (limit and await _read_async(key) >= limit):
         return found
     return await db(visitor_lookup)(code=code, client=client, find=find)
 
@@ -123,23 +123,31 @@ def join_attempt_allowed(*, client: str, session_id: int) -> bool:
     limit = settings.ELSA["JOINS_PER_MINUTE"]
     if not limit:
         return True
-    return _count(f"elsa:joins:{address_key(client)}:{session_id}:{int(time.time() // 60)}", add=1) <= limit
+    return _add(f"elsa:joins:{address_key(client)}:{session_id}:{int(time.time() // 60)}") <= limit
 
 
-def _count(key: str, *, add: int) -> int:
-    """A per-minute counter in Redis after adding `add`. If Redis is unreachable it reads 0:
-    joins are allowed rather than refused."""
+def _add(key: str) -> int:
+    """Add one to a per-minute counter in Redis; its new value. If Redis is unreachable it
+    reads 0: joins are allowed rather than refused."""
     try:
         pipe = sync_client().pipeline(transaction=False)
-        pipe.incrby(key, add)
+        pipe.incr(key)
         pipe.expire(key, 120)
         return pipe.execute()[0]
     except redis.RedisError:
         return 0
 
 
-async def _count_async(key: str) -> int:
-    """`_count(key, add=0)` from the event loop."""
+def _read(key: str) -> int:
+    """A per-minute counter's value (0 if Redis is unreachable, as `_add`)."""
+    try:
+        return int(sync_client().get(key) or 0)
+    except redis.RedisError:
+        return 0
+
+
+async def _read_async(key: str) -> int:
+    """`_read` from the event loop."""
     try:
         return int(await async_client().get(key) or 0)
     except redis.RedisError:
