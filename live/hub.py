@@ -26,10 +26,11 @@ never makes the hub wait (live/outlet.py).
 
 import asyncio
 import logging
+import math
 import time
 import uuid
 from collections import defaultdict
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from typing import Any, Awaitable, Callable, Collection, Iterable, Protocol, TypeVar
 
 import redis
 from django.conf import settings
@@ -65,6 +66,8 @@ class Room:
         self.last_tick = 0.0
         self.ticking = False
         self.cost = 0.0  # seconds the loop spends drawing one tick of this room (smoothed)
+        self.marks = 0  # changes marked since the hub last measured the room's pace of change
+        self.changes = 0.0  # changes per second, smoothed over CHANGE_SECONDS
         self.label: str | None = None
         # Set once Redis has confirmed this process's subscription to the room's channel:
         # a socket's snapshot is read after that, so no event can fall in between.
@@ -73,6 +76,7 @@ class Room:
     def mark(self, part: str) -> None:
         """Redraw `part` on the room's next tick."""
         self.dirty.add(part)
+        self.marks += 1
 
     def add(self, client: LiveClient) -> None:
         self.label = self.label or client.label
@@ -92,25 +96,54 @@ class Room:
                 del self.people[person]
 
 
-def interval(cycle: float, lag: float = 0.0, longest: float | None = None) -> float:
+def ticks_per_second(pace: float, changes: float) -> float:
+    """How often a room ticks at `pace` if it changes `changes` times a second at random:
+    after a tick it waits `pace`, then ticks at once if anything changed meanwhile, else at
+    its next change. A room that changes all the time ticks every `pace`; one that changes
+    twice a second ticks about twice a second whatever the pace under half a second."""
+    if changes <= 0.0:
+        return 0.0
+    return changes / (changes * pace + math.exp(-changes * pace))
+
+
+def drawing_share(pace: float, rooms: Iterable[tuple[float, float]]) -> float:
+    """The share of the loop that drawing takes at `pace`: each room's drawing (seconds
+    a tick) times its ticks a second, for (cost, changes a second) of each room."""
+    return sum(cost * ticks_per_second(pace, changes) for cost, changes in rooms)
+
+
+def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0, longest: float = 0.0) -> float:
     """How often a busy room ticks, the same for every room of this process.
 
     Drawing a tick (rendering, and one write per socket) is the hub's main cost, and it
-    runs on the event loop that also takes the answers. One round of all the rooms that
-    are ticking costs `cycle` seconds of drawing (measured); it may take at most
-    FANOUT_SHARE of the loop, so the round lasts at least cycle / FANOUT_SHARE. One room's
-    drawing (`longest`: the dearest room's, the whole round if not given) is one stretch
-    that nothing else on the loop can enter, and an answer arriving meanwhile waits for
-    it; so one room may take at most ROOM_SHARE of that share. Many small rooms (200
-    classes of 20, each a few milliseconds) may use the whole share; one room of 5,000
-    (130 ms in one stretch) ticks half as often, leaving the answers room between its
-    stretches. A room of 1,000 ticks as fast as TICK_SECONDS allows, and a faster machine
-    ticks faster. When the loop still runs late (`lag`: answers, connects and question
-    changes are more than it can do at once), every room ticks slower again: those go
-    first, the leaderboard catches up (degrade, never collapse)."""
+    runs on the event loop that also takes the answers. Drawing may take at most
+    FANOUT_SHARE of the loop: the interval is the shortest (from TICK_SECONDS) at which the
+    rooms' drawing, each room's measured cost of a tick (`rooms`: cost, changes a second)
+    times how often it ticks at that interval, fits in that share. A room that changes
+    less often than it may tick costs only its changes: 200 classes of 20 answering twice
+    a second each tick as their changes come, while a round of all of them would not fit
+    in the share; a room of 5,000 that changes all the time ticks as slowly as its cost
+    needs. One room's drawing (`longest`: the dearest busy room's) is one stretch that
+    nothing else on the loop can enter, and an answer arriving meanwhile waits for it; so
+    one room may take at most ROOM_SHARE of that share (a room of 5,000, 130 ms in one
+    stretch, ticks at most every 0.43 s, leaving the answers room between its stretches).
+    A faster machine ticks faster. When the loop still runs late (`lag`: answers,
+    connects and question changes are more than it can do at once), every room ticks
+    slower again: those go first, the leaderboard catches up (degrade, never collapse)."""
     share = settings.ELSA["FANOUT_SHARE"]
-    needed = max(cycle / share, (cycle if longest is None else longest) / (share * ROOM_SHARE))
-    base = min(MAX_BASE_INTERVAL, max(settings.ELSA["TICK_SECONDS"], needed))
+    fastest = max(settings.ELSA["TICK_SECONDS"], longest / (share * ROOM_SHARE))
+    if fastest >= MAX_BASE_INTERVAL or drawing_share(fastest, rooms) <= share:
+        base = min(MAX_BASE_INTERVAL, fastest)
+    elif drawing_share(MAX_BASE_INTERVAL, rooms) > share:
+        base = MAX_BASE_INTERVAL
+    else:  # the share falls as the interval grows: halve the bracket until within 1%
+        low, base = fastest, MAX_BASE_INTERVAL
+        while base - low > 0.01 * base:
+            middle = (low + base) / 2
+            if drawing_share(middle, rooms) <= share:
+                base = middle
+            else:
+                low = middle
     return min(MAX_INTERVAL, base * (1 + lag / LAG_ALLOWANCE))
 
 
@@ -120,7 +153,8 @@ ROOM_SHARE = 0.5  # of FANOUT_SHARE, what one room's drawing may take
 LAG_ALLOWANCE = 0.02  # loop lag that doubles every room's tick interval
 MAX_BASE_INTERVAL = 2.0  # what drawing alone may stretch a tick to
 MAX_INTERVAL = 5.0
-BUSY_SECONDS = 5.0  # a room that ticked this recently counts in the round's cost
+BUSY_SECONDS = 5.0  # a room that ticked this recently counts as the dearest room
+CHANGE_SECONDS = 1.0  # how far back a room's pace of change is smoothed
 LISTEN_POLL_SECONDS = 0.05  # how soon a new room's subscription is sent (and confirmed)
 IDLE_CHANNEL = "elsa:live:idle"
 
@@ -155,6 +189,7 @@ class Hub:
         self._subscribed: set[int] = set()  # the rooms whose channels the listener follows
         self.lag = 0.0  # how late the event loop runs apart from drawing ticks, smoothed (seconds)
         self.drawing = 0.0  # seconds spent drawing ticks since the process started
+        self._counted_at = 0.0  # when the rooms' changes were last counted (monotonic)
         self.arrivals: set[int] = set()  # rooms someone joined: to mark present on the next poll
         self.writer = uuid.uuid4().hex  # this hub's name in the rooms' presence (live/presence.py)
         self._vouching = asyncio.Lock()
@@ -311,10 +346,20 @@ class Hub:
         their last tick. The interval is taken afresh at every poll, so a moment of lag
         slows the leaderboard only while it lasts."""
         rooms = list(self.rooms.values())
-        costs = [room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS]
-        pace = interval(sum(costs), self.lag, longest=max(costs, default=0.0))
+        self._count_changes(rooms, now)
+        pace = interval([(room.cost, room.changes) for room in rooms if room.changes], self.lag,
+                        longest=max((room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS), default=0.0))
         metrics.tick_interval.set(pace)
         return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
+
+    def _count_changes(self, rooms: list[Room], now: float) -> None:
+        """Fold the changes marked since the last poll into each room's changes a second:
+        each change adds 1 / CHANGE_SECONDS, and what was counted decays with time."""
+        elapsed, self._counted_at = max(0.0, now - self._counted_at), now
+        keep = math.exp(-elapsed / CHANGE_SECONDS)
+        for room in rooms:
+            room.changes = room.changes * keep + room.marks / CHANGE_SECONDS
+            room.marks = 0
 
     async def _vouch(self, room_ids) -> None:
         """Tell the rooms' presence who this process has sockets for. One write at a time,

@@ -1,6 +1,7 @@
 """How often a room ticks: drawing may take a share of the loop, lag slows every room."""
 
 import asyncio
+import math
 import os
 import subprocess
 import sys
@@ -8,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from live.hub import MAX_BASE_INTERVAL, MAX_INTERVAL, Hub, Room, interval
+from live.hub import (
+    CHANGE_SECONDS,
+    MAX_BASE_INTERVAL,
+    MAX_INTERVAL,
+    Hub,
+    Room,
+    drawing_share,
+    interval,
+    ticks_per_second,
+)
 from monitoring.metrics import REGISTRY
 
 
@@ -17,29 +27,56 @@ def pace(settings):
     settings.ELSA = {**settings.ELSA, "TICK_SECONDS": 0.1, "FANOUT_SHARE": 0.25}
 
 
+BUSY = 1000.0  # changes a second of a room that has changed whenever it may tick
+
+
 def test_a_cheap_round_ticks_as_fast_as_allowed():
-    assert interval(0.0) == 0.1
-    assert interval(0.0125) == 0.1  # one room of 12.5 ms is 12.5% of a 0.1 s tick
-    assert interval(0.025, longest=0.002) == 0.1  # small rooms together may take 25%
+    assert interval([]) == 0.1
+    assert interval([(0.0125, BUSY)], longest=0.0125) == 0.1  # 12.5 ms is 12.5% of a 0.1 s tick
+    assert interval([(0.002, BUSY)] * 10, longest=0.002) == 0.1  # small rooms together may take 25%
 
 
 def test_drawing_takes_at_most_its_share_of_the_loop():
     # 100 ms of drawing in 50 small rooms every 400 ms: 25%
-    assert interval(0.1, longest=0.002) == pytest.approx(0.4)
-    assert interval(10.0, longest=0.002) == MAX_BASE_INTERVAL
+    assert interval([(0.002, BUSY)] * 50, longest=0.002) == pytest.approx(0.4, rel=0.01)
+    assert interval([(0.2, BUSY)] * 50, longest=0.002) == MAX_BASE_INTERVAL
+
+
+def test_rooms_that_change_less_often_than_they_may_tick_cost_only_their_changes():
+    # 200 classes, 2 ms a tick each: a round of all of them is 0.4 s, 1.6 s at 25%. Each
+    # changing every 2 s, they draw 20% of the loop however fast they may tick.
+    assert ticks_per_second(0.1, 0.5) == pytest.approx(0.5, rel=0.01)
+    assert drawing_share(0.1, [(0.002, 0.5)] * 200) == pytest.approx(0.2, rel=0.01)
+    assert interval([(0.002, 0.5)] * 200, longest=0.002) == 0.1
+    # Changing twice a second each, they would draw 80%: ticking slower helps only once a
+    # tick takes in several changes, so the interval is nearly the round's 1.6 s again.
+    assert 1.5 < interval([(0.002, 2.0)] * 200, longest=0.002) < 1.6
+    assert ticks_per_second(1.0, 0.0) == 0.0
 
 
 def test_one_room_drawn_in_one_stretch_takes_half_of_that_share():
     # A room of 100 ms, one stretch the answers wait behind: every 800 ms (12.5%), while
     # other rooms may fill the rest of the share.
-    assert interval(0.1) == pytest.approx(0.8)
-    assert interval(0.15, longest=0.1) == pytest.approx(0.8)
-    assert interval(0.3, longest=0.1) == pytest.approx(1.2)
+    assert interval([(0.1, BUSY)], longest=0.1) == pytest.approx(0.8)
+    assert interval([(0.1, BUSY), (0.05, BUSY)], longest=0.1) == pytest.approx(0.8)
+    assert interval([(0.1, BUSY)] * 3, longest=0.1) == pytest.approx(1.2, rel=0.01)
 
 
 def test_a_late_loop_slows_every_room_up_to_a_bound():
-    assert interval(0.1, lag=0.02, longest=0.002) == pytest.approx(0.8)
-    assert interval(0.1, lag=1.0) == MAX_INTERVAL
+    assert interval([(0.002, BUSY)] * 50, lag=0.02, longest=0.002) == pytest.approx(0.8, rel=0.01)
+    assert interval([(0.1, BUSY)], lag=1.0, longest=0.1) == MAX_INTERVAL
+
+
+def test_a_room_counts_its_changes_a_second():
+    hub, room = Hub(), Room(1)
+    hub.rooms[1] = room
+    hub.due(100.0)
+    for _ in range(5):
+        room.mark("board")
+    hub.due(100.02)
+    assert room.changes == pytest.approx(5 / CHANGE_SECONDS)
+    hub.due(100.02 + CHANGE_SECONDS)  # nothing new for a while: it fades
+    assert room.changes == pytest.approx(5 / CHANGE_SECONDS / math.e)
 
 
 def test_a_tick_measures_what_drawing_cost_and_the_round_paces_by_it():
@@ -90,12 +127,13 @@ def test_many_small_rooms_tick_faster_than_one_big_room_of_the_same_cost():
     small = Hub()
     for n in range(10):
         room = small.rooms[n] = Room(n)
-        room.last_tick, room.cost = 100.0, 0.01  # 0.1 s a round, in 10 short stretches
+        room.last_tick, room.cost, room.changes = 100.0, 0.01, BUSY  # 0.1 s a round, in 10 short stretches
         room.mark("board")
     big = Hub()
     room = big.rooms[1] = Room(1)
-    room.last_tick, room.cost = 100.0, 0.1  # 0.1 s a round, in one stretch
+    room.last_tick, room.cost, room.changes = 100.0, 0.1, BUSY  # 0.1 s a round, in one stretch
     room.mark("board")
+    small._counted_at = big._counted_at = 100.0
     assert len(small.due(100.45)) == 10 and big.due(100.45) == []  # every 0.4 s, and 0.8 s
     assert REGISTRY.get_sample_value("elsa_tick_interval_seconds") == pytest.approx(0.8)  # what operators see
     assert big.due(100.85) == [room]
