@@ -332,16 +332,19 @@ def sessions_move_on(
 def _all_present_answered(sessions) -> set[int]:
     """The open rounds that every player connected right now has answered (presence comes
     from the web processes, live/presence.py): they close without waiting for the clock.
-    Counts first, so a round with fewer answers than connected players costs no more."""
-    counts = dict(
-        sessions.filter(state=State.QUESTION_OPEN).annotate(answered=Count("current_round__answers"))
-        .values_list("current_round_id", "answered")
-    )
+    Counts first, and the presence of every room with answers in one read, so a round
+    with fewer answers than connected players costs no more."""
+    answered_by_round = {
+        round_id: (session_id, answered)
+        for round_id, session_id, answered in sessions.filter(state=State.QUESTION_OPEN)
+        .annotate(answered=Count("current_round__answers")).values_list("current_round_id", "pk", "answered")
+        if answered
+    }
+    present = presence.present_in([session_id for session_id, _ in answered_by_round.values()])
     done = set()
-    for round_id, session_id in Round.objects.filter(pk__in=[r for r, n in counts.items() if n]).values_list(
-            "pk", "session_id"):
-        here = presence.present(session_id)
-        if not here or counts[round_id] < len(here):
+    for round_id, (session_id, count) in answered_by_round.items():
+        here = present[session_id]
+        if not here or count < len(here):
             continue
         answered = set(Answer.objects.filter(round_id=round_id, participant_id__in=here)
                        .values_list("participant_id", flat=True))

@@ -96,6 +96,23 @@ def test_a_question_closes_as_soon_as_everyone_connected_has_answered(classroom)
     assert classroom.current_round.closed_at < classroom.current_round.closes_at
 
 
+def test_one_poll_of_many_rooms_closes_only_those_whose_connected_players_all_answered(classroom):
+    # A web process polls all of its rooms at once (one presence read for all of them):
+    # each room is judged by its own players.
+    other = services.session_create(quiz=make_quiz(questions=2), scores_live=False, auto_advance=False)
+    ann, bob = (services.participant_join(code=classroom.code, nickname=n) for n in ("ann", "bob"))
+    cat, dan = (services.participant_join(code=other.code, nickname=n) for n in ("cat", "dan"))
+    for session in (classroom, other):
+        services.session_next(session_id=session.pk)
+    vouch(classroom, ann)  # bob is not connected
+    vouch(other, cat, dan)
+    answer_after(classroom, ann, correct_choice(classroom), 1)
+    answer_after(other, cat, correct_choice(other), 1)  # dan, connected, has not answered
+    assert services.sessions_move_on(session_ids=[classroom.pk, other.pk]) == {"closed": 1, "advanced": 0}
+    states = dict(QuizSession.objects.filter(pk__in=[classroom.pk, other.pk]).values_list("pk", "state"))
+    assert states == {classroom.pk: State.QUESTION_CLOSED, other.pk: State.QUESTION_OPEN}
+
+
 def test_the_sweep_keeps_to_the_clock_and_leaves_the_early_close_to_the_web_processes(classroom):
     ann = services.participant_join(code=classroom.code, nickname="ann")
     services.session_next(session_id=classroom.pk)
