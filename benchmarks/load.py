@@ -37,6 +37,7 @@ class Socket(WSListener):
     def __init__(self, url: str, spread: float):
         self.url = url
         self.spread = spread  # answer within this many seconds of the question; 0: never
+        self.offered_at = time.time()  # when the generator started to open it
         self.transport = None
         self.connected_at = self.snapshot_at = self.sent_at = self.locked_at = None
         self.failed = self.dropped = None
@@ -124,7 +125,8 @@ class Socket(WSListener):
 
     def result(self) -> dict:
         return {
-            "connected_at": self.connected_at, "snapshot_at": self.snapshot_at, "failed": self.failed,
+            "offered_at": self.offered_at, "connected_at": self.connected_at, "snapshot_at": self.snapshot_at,
+            "failed": self.failed,
             "dropped": self.dropped, "frames": self.frames, "questions": self.questions,
             "sent_at": self.sent_at or None, "locked_at": self.locked_at, "versions": self.versions,
             "my_score": self.my_score, "board": self.board(),

@@ -100,7 +100,9 @@ def tables(summaries: list[dict], runs: list[dict], machine: dict) -> str:
                          f"{ratio(s, room, 'cost.server_cpu_s_per_1000_frames')}")
         if s["scenario"] == "connect burst":
             lines.append(f"connect burst: {cell(s, 'accepted')} of {int(s['size']):,} accepted, all open within "
-                         f"{cell(s, 'opened_within_s', 1)} s, {cell(s, 'with_snapshot')} with a snapshot, "
+                         f"{cell(s, 'opened_within_s', 2)} s (the last offered at {cell(s, 'last_offered_s', 2)} s; "
+                         f"each from its offer to its snapshot p95 {cell(s, 'connect.p95')} ms, max "
+                         f"{cell(s, 'connect.max')} ms), {cell(s, 'with_snapshot')} with a snapshot, "
                          f"server CPU-s per 1,000 connects {cell(s, 'cost.server_cpu_s_per_1000_connects', 2)}")
         if s["scenario"] == "scoring":
             lines.append(f"scoring: offered {cell(s, 'offered_per_s')}/s, scored {cell(s, 'scored_per_s')}/s, lag p95 "

@@ -210,7 +210,9 @@ async def sessions(h: Harness, count: int, per: int) -> dict:
 
 
 async def burst(h: Harness, clients: int, seconds: float) -> dict:
-    """`clients` sockets opened within `seconds`: all accepted, no server error."""
+    """`clients` sockets offered evenly over `seconds`: all accepted, no server error.
+    Each socket's connect runs from its offer to its snapshot: the time the last one
+    opened is at least `seconds`, and how far it runs past them is the server's delay."""
     url = h.stack.url(h.stack.web)
     [session] = await asyncio.to_thread(h.sessions, 1)
     log_offset = len(h.stack.web.output())
@@ -227,6 +229,8 @@ async def burst(h: Harness, clients: int, seconds: float) -> dict:
         "clients": clients, "accepted": len(accepted), "with_snapshot": sum(1 for r in accepted if r["snapshot_at"]),
         "failed": clients - len(accepted),
         "opened_within_s": round(max(r["connected_at"] for r in accepted) - start["time"], 2) if accepted else None,
+        "last_offered_s": round(max(r["offered_at"] for r in records) - start["time"], 2),
+        "connect": summary([r["snapshot_at"] - r["offered_at"] for r in accepted if r["snapshot_at"]]),
         "server_errors": h.stack.server_errors(log_offset)[:5],
         "cost": h.cost(start, end, web=[h.stack.web.name], per={"connects": len(accepted)}),
     }
