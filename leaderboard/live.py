@@ -6,11 +6,11 @@ every socket: JSON to the feed's sockets, HTML to all others.
 """
 
 import weakref
-from typing import Callable
+from typing import Callable, Iterator
 
 from django.conf import settings
 
-from live.hub import Hub, Room, send_all
+from live.hub import Hub, Room, send_all, send_in_steps
 from live.threads import db
 
 from . import board, partials
@@ -88,7 +88,8 @@ async def read_board(room: Room) -> board.Board:
     return await current_board(room.id)
 
 
-def draw_board(room: Room, standings: board.Board) -> None:
+def draw_board(room: Room, standings: board.Board) -> Iterator[None]:
+    """In steps (send_in_steps): a room of thousands does not hold the loop in one go."""
     ranks = partials.ranks_on(standings)  # the listed players: they get their badge too
     rendered: dict[str, str] = {}  # each format rendered once per tick
     for kind, clients in list(room.by_kind.items()):
@@ -101,9 +102,9 @@ def draw_board(room: Room, standings: board.Board) -> None:
             if key == "html":
                 _shown[room] = standings
         if key == "json":
-            send_all(clients, BOARD, rendered[key])
+            yield from send_in_steps(clients, BOARD, rendered[key])
         else:  # one shared frame for all but the listed players (their badge says where they are)
-            send_all([c for c in clients if c.person_id not in ranks], BOARD, rendered[key])
+            yield from send_in_steps([c for c in clients if c.person_id not in ranks], BOARD, rendered[key])
     if "html" in rendered:
         # A listed player's sockets get the board with their own rank on it, in one frame:
         # at most the board's read prefix of frames of their own, however big the room.

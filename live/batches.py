@@ -17,13 +17,27 @@ R = TypeVar("R")
 # item's own failure, an exception raised is every item's.
 RunMany = Callable[[list[T]], Awaitable[list]]
 
+# The batches that go before drawing (`first=True`: the answers' path): between the steps
+# of a big room's tick, the hub lets the batch running at that moment finish first.
+FIRST: list["Batches"] = []
+
 
 class Batches(Generic[T, R]):
-    def __init__(self, run_many: RunMany, *, max_size: int = 500):
+    def __init__(self, run_many: RunMany, *, max_size: int = 500, first: bool = False):
         self.run_many = run_many
         self.max_size = max_size
         self.pending: list[tuple[T, asyncio.Future]] = []
         self._runner: asyncio.Task | None = None
+        self._running: asyncio.Future | None = None  # done when the batch running now is
+        if first:
+            FIRST.append(self)
+
+    async def settled(self, timeout: float) -> None:
+        """Return once the batch running now, if any, is done (at most `timeout` seconds):
+        not the batches that start meanwhile."""
+        running = self._running
+        if running is not None and not running.done() and running.get_loop() is asyncio.get_running_loop():
+            await asyncio.wait([running], timeout=timeout)
 
     async def call(self, item: T) -> R:
         """`item`'s result, or its exception raised, once the batch it joined has run."""
@@ -43,12 +57,15 @@ class Batches(Generic[T, R]):
             waiting = [(item, future) for item, future in batch if not future.done()]  # callers gone
             if not waiting:
                 continue
+            self._running = running = asyncio.get_running_loop().create_future()
             try:
                 results = await self.run_many([item for item, _ in waiting])
                 if len(results) != len(waiting):
                     raise RuntimeError(f"{len(results)} results for a batch of {len(waiting)}")
             except Exception as error:
                 results = [error] * len(waiting)
+            finally:
+                running.set_result(None)
             for (_, future), result in zip(waiting, results):
                 if future.done():
                     continue

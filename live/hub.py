@@ -17,7 +17,8 @@ by kind and by person. The apps install, at start-up (AppConfig.ready):
 - `redraw(part, read, draw)`: how a marked part is redrawn, once per tick however many
   times it was marked (a burst of scored answers is one leaderboard frame): `read` fetches
   what it shows (awaiting Redis or the database), `draw` renders it and offers the frames
-  to the sockets, without waiting for anything;
+  to the sockets, without waiting for anything (a generator draws in steps, the loop
+  taking other work between them: `send_in_steps`);
 - `every(seconds, job)`: work to repeat for the rooms this process serves.
 
 No socket can hold anyone else up: frames are offered to each socket's `Outlet`, which
@@ -30,7 +31,7 @@ import math
 import time
 import uuid
 from collections import defaultdict
-from typing import Any, Awaitable, Callable, Collection, Iterable, Protocol, TypeVar
+from typing import Any, Awaitable, Callable, Collection, Iterable, Iterator, Protocol, TypeVar
 
 import redis
 from django.conf import settings
@@ -38,7 +39,7 @@ from django.conf import settings
 from monitoring.logs import event as log_event
 from monitoring.metrics import REGISTRY
 
-from . import metrics, presence
+from . import batches, metrics, presence
 from .events import Event, channel_for, decode
 from .outlet import Outlet
 from .redis import async_client
@@ -155,6 +156,8 @@ MAX_BASE_INTERVAL = 2.0  # what drawing alone may stretch a tick to
 MAX_INTERVAL = 5.0
 BUSY_SECONDS = 5.0  # a room that ticked this recently counts as the dearest room
 CHANGE_SECONDS = 1.0  # how far back a room's pace of change is smoothed
+DRAW_STEP = 500  # sockets a drawer writes before the loop may take other work (send_in_steps)
+FIRST_WAIT_SECONDS = 0.1  # the longest a step waits for a batch that goes first (live.batches)
 LISTEN_POLL_SECONDS = 0.05  # how soon a new room's subscription is sent (and confirmed)
 IDLE_CHANNEL = "elsa:live:idle"
 
@@ -172,10 +175,23 @@ def send_all(clients, slot: str, frame: str) -> None:
         client.outlet.offer(slot, frame)
 
 
+def send_in_steps(clients, slot: str, frame: str) -> Iterator[None]:
+    """`send_all` for a drawer (`Hub.redraw`), DRAW_STEP clients at a time: between steps
+    the loop takes other work, so an answer arriving meanwhile waits for one step, not for
+    a whole room of thousands. Each client still gets this frame once."""
+    targets = list(clients)
+    metrics.frames_written(len(targets))
+    for start in range(0, len(targets), DRAW_STEP):
+        if start:
+            yield
+        for client in targets[start:start + DRAW_STEP]:
+            client.outlet.offer(slot, frame)
+
+
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Room, Any], None]
 Reader = Callable[[Room], Awaitable[Any]]
-Drawer = Callable[[Room, Any], None]
+Drawer = Callable[[Room, Any], Iterator[None] | None]  # a generator draws in steps (send_in_steps)
 Job = Callable[[list[int]], Awaitable[None]]  # gets the ids of this process's rooms
 
 
@@ -382,17 +398,35 @@ class Hub:
             for part in sorted(parts):
                 read, draw = self.parts[part]
                 shown = await read(room)
-                began = time.perf_counter()
-                draw(room, shown)
-                drawn = time.perf_counter() - began
-                drawing += drawn
-                self.drawing += drawn  # at once: the lag measured meanwhile leaves it out
+                drawing += await self._draw(room, draw, shown)
         except Exception:
             log_event(log, "tick_failed", session=room.label, level=logging.ERROR, exc_info=True, room=room.id)
         finally:
             room.ticking = False
             room.cost = drawing if not room.cost else 0.7 * room.cost + 0.3 * drawing
         metrics.tick_seconds.observe(time.perf_counter() - started)
+
+    async def _draw(self, room: Room, draw: Drawer, shown: Any) -> float:
+        """Draw a part, step by step if the drawer is a generator (each `yield` ends a
+        step), letting the loop take other work between steps. The seconds spent drawing
+        (what the room's pace is measured by); each step counts at once, so the lag
+        measured meanwhile leaves it out."""
+        began = time.perf_counter()
+        steps = draw(room, shown)
+        more = steps is not None and next(steps, False) is None
+        spent = self._drawn(time.perf_counter() - began)
+        while more and steps is not None:
+            await asyncio.sleep(0)
+            for first in batches.FIRST:  # answers go first: the leaderboard waits, "locked in" does not
+                await first.settled(FIRST_WAIT_SECONDS)
+            began = time.perf_counter()
+            more = next(steps, False) is None
+            spent += self._drawn(time.perf_counter() - began)
+        return spent
+
+    def _drawn(self, seconds: float) -> float:
+        self.drawing += seconds
+        return seconds
 
     async def _run_every(self, seconds: float, job: Job) -> None:
         while True:

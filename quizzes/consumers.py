@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 # The answers that arrive while one batch is being stored go together in the next: one
 # thread hop, one statement and one commit for them all (live/batches.py).
-answers_in: Batches[dict, Answer] = Batches(db(services.answers_submit))
+answers_in: Batches[dict, Answer] = Batches(db(services.answers_submit), first=True)  # before drawing: live.hub
 
 
 class PlayerConsumer(LiveConsumer):

@@ -39,7 +39,7 @@ def test_a_frame_no_socket_wanted_is_not_kept_to_greet_the_next_one(session):
     room = Room(session.pk)
     room.frames["json"] = json.dumps({"stale": True})
     room.add(Socket("screen"))
-    live.draw_board(room, asyncio.run(live.read_board(room)))
+    list(live.draw_board(room, asyncio.run(live.read_board(room))))  # every step
     assert "Ann" in room.frames["html"]
     assert "json" not in room.frames  # the feed's next socket reads a fresh board
 

@@ -6,19 +6,26 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import cast
 
 import pytest
 
+import live.hub as hub_module
+from live import batches
+from live.batches import Batches
 from live.hub import (
     CHANGE_SECONDS,
+    DRAW_STEP,
     MAX_BASE_INTERVAL,
     MAX_INTERVAL,
     Hub,
     Room,
     drawing_share,
     interval,
+    send_in_steps,
     ticks_per_second,
 )
+from live.outlet import Outlet
 from monitoring.metrics import REGISTRY
 
 
@@ -145,3 +152,88 @@ def test_a_room_with_nothing_new_does_not_tick():
     assert hub.due(100.0) == []
     room.mark("board")
     assert hub.due(100.0) == [room]  # the first change after a quiet spell goes at once
+
+
+class Socket:
+    """A socket as the hub sees one, noting the frames it was offered in `offers`."""
+
+    def __init__(self, offers: list[str]):
+        self.kind: str = "screen"
+        self.person_id: int | None = None
+        self.label: str | None = None
+        self.outlet = cast(Outlet, self)
+        self.offers = offers
+
+    def offer(self, slot: str, frame: str) -> None:
+        self.offers.append(frame)
+
+
+def big_room(hub: Hub, offers: list[str]) -> Room:
+    """A room of a little over two steps, whose board is drawn in steps."""
+    room = Room(1)
+    for _ in range(2 * DRAW_STEP + 1):
+        room.add(Socket(offers))
+
+    async def read(room):
+        return "board"
+
+    hub.redraw("board", read, lambda room, shown: send_in_steps(room.clients, "board", shown))
+    room.mark("board")
+    return room
+
+
+def test_a_big_room_is_drawn_in_steps_and_the_loop_takes_other_work_between_them():
+    hub, offers = Hub(), list[str]()
+    room = big_room(hub, offers)
+
+    async def main():
+        asyncio.get_running_loop().call_soon(offers.append, "an answer")  # arrives as the tick starts
+        await hub.tick(room)
+
+    asyncio.run(main())
+    assert offers.index("an answer") == DRAW_STEP  # after the first step, not after the room
+    assert offers.count("board") == 2 * DRAW_STEP + 1  # every socket, once
+    assert room.cost > 0 and hub.drawing == room.cost
+
+
+def draw_while_storing(seconds: float) -> list[str]:
+    """A big room's tick drawn while a batch of answers (a batch that goes first) takes
+    `seconds` to be stored: what happened, in order."""
+    offers: list[str] = []
+
+    async def store(items):
+        offers.append("storing")
+        await asyncio.sleep(seconds)
+        offers.append("stored")
+        return items
+
+    answers: Batches[int, int] = Batches(store, first=True)
+    hub = Hub()
+    room = big_room(hub, offers)
+
+    async def main():
+        call = asyncio.ensure_future(answers.call(1))
+        while "storing" not in offers:
+            await asyncio.sleep(0)
+        await hub.tick(room)
+        assert await call == 1
+
+    asyncio.run(main())
+    return offers
+
+
+@pytest.fixture
+def first(monkeypatch):
+    monkeypatch.setattr(batches, "FIRST", [])  # only the test's own batches go first
+
+
+def test_a_batch_of_answers_being_stored_is_done_before_the_next_step_is_drawn(first):
+    offers = draw_while_storing(0.05)
+    assert offers.index("stored") == 1 + DRAW_STEP  # "locked in" does not wait for the room
+    assert offers.count("board") == 2 * DRAW_STEP + 1
+
+
+def test_a_slow_batch_of_answers_holds_each_step_only_so_long(first, monkeypatch):
+    monkeypatch.setattr(hub_module, "FIRST_WAIT_SECONDS", 0.01)
+    offers = draw_while_storing(1.0)  # the database is slow: the leaderboard still goes out
+    assert offers.index("stored") == len(offers) - 1
