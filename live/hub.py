@@ -124,10 +124,11 @@ def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0, longest: 
     less often than it may tick costs only its changes: 200 classes of 20 answering twice
     a second each tick as their changes come, while a round of all of them would not fit
     in the share; a room of 5,000 that changes all the time ticks as slowly as its cost
-    needs. One room's drawing (`longest`: the dearest busy room's) is one stretch that
-    nothing else on the loop can enter, and an answer arriving meanwhile waits for it; so
-    one room may take at most ROOM_SHARE of that share (a room of 5,000, 130 ms in one
-    stretch, ticks at most every 0.43 s, leaving the answers room between its stretches).
+    needs. One room's drawing (`longest`: the dearest busy room's) is one long stretch of
+    the loop: drawn in steps, with the answers' batches going first between them
+    (`send_in_steps`), but the rest of the loop's work waits for it; so one room may take
+    at most ROOM_SHARE of that share (a room of 5,000, 130 ms of drawing, ticks at most
+    every 0.43 s, leaving the loop room between its ticks).
     A faster machine ticks faster. When the loop still runs late (`lag`: answers,
     connects and question changes are more than it can do at once), every room ticks
     slower again: those go first, the leaderboard catches up (degrade, never collapse)."""
@@ -408,23 +409,25 @@ class Hub:
 
     async def _draw(self, room: Room, draw: Drawer, shown: Any) -> float:
         """Draw a part, step by step if the drawer is a generator (each `yield` ends a
-        step), letting the loop take other work between steps. The seconds spent drawing
-        (what the room's pace is measured by); each step counts at once, so the lag
-        measured meanwhile leaves it out."""
+        step); between steps the loop takes other work, the answers' batches first. The
+        seconds spent drawing, what the room's pace is measured by."""
         began = time.perf_counter()
-        steps = draw(room, shown)
-        more = steps is not None and next(steps, False) is None
-        spent = self._drawn(time.perf_counter() - began)
-        while more and steps is not None:
+        steps = draw(room, shown) or iter(())  # a drawer that is no generator drew in the call
+        more = next(steps, False) is None
+        spent = self._drawn(began)
+        while more:
             await asyncio.sleep(0)
             for first in batches.FIRST:  # answers go first: the leaderboard waits, "locked in" does not
                 await first.settled(FIRST_WAIT_SECONDS)
             began = time.perf_counter()
             more = next(steps, False) is None
-            spent += self._drawn(time.perf_counter() - began)
+            spent += self._drawn(began)
         return spent
 
-    def _drawn(self, seconds: float) -> float:
+    def _drawn(self, began: float) -> float:
+        """The seconds drawn since `began`, counted at once: the lag measured meanwhile
+        leaves them out."""
+        seconds = time.perf_counter() - began
         self.drawing += seconds
         return seconds
 
