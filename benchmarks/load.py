@@ -156,7 +156,10 @@ class Generator:
             await writer.drain()
 
     async def open(self, sockets: list, origin: str, per_second: float | None = None) -> int:
-        """Open sockets given as [url, cookie, spread]; replies once all are under way."""
+        """Open sockets given as [url, cookie, spread]; replies once all are under way.
+        With `per_second`, the n-th is offered n / per_second after the first (kept to the
+        clock, so the sleeps' overshoot does not add up)."""
+        began = time.monotonic()
         for n, (url, cookie, spread) in enumerate(sockets):
             socket = Socket(url, spread)
             self.sockets.append(socket)
@@ -165,7 +168,7 @@ class Generator:
             self.connecting.add(task)
             task.add_done_callback(self.connecting.discard)
             if per_second and n % 10 == 9:
-                await asyncio.sleep(10 / per_second)
+                await asyncio.sleep(max(0.0, began + (n + 1) / per_second - time.monotonic()))
         return len(sockets)
 
     async def status(self, seen: dict[str, int] | None = None) -> dict:
