@@ -123,9 +123,10 @@ async def bare(h: Harness, players: int) -> dict:
     await h.load.open([(f"{ws(url)}/ws/bare", "", 0)] * players, origin=url)
     await connect_wait(h)
     start = await h.mark()
+    from live.hub import ROOM_SHARE
 
-    # One room that changes all the time: the hub's rule gives it FANOUT_SHARE (live.hub.interval).
-    pace = {"fastest": settings.ELSA["TICK_SECONDS"], "share": settings.ELSA["FANOUT_SHARE"]}
+    # One room: the hub's rule gives it ROOM_SHARE of FANOUT_SHARE (live.hub.interval).
+    pace = {"fastest": settings.ELSA["TICK_SECONDS"], "share": settings.ELSA["FANOUT_SHARE"] * ROOM_SHARE}
     body = {"before": template[0], "after": template[1], **pace, "seconds": h.args.spread}
     ticks = (await asyncio.to_thread(post_json, url + "/broadcast", body))["ticks"]
     await h.caught_up({f"{ws(url)}/ws/bare": ticks[-1][0]})

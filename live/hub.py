@@ -113,7 +113,7 @@ def drawing_share(pace: float, rooms: Iterable[tuple[float, float]]) -> float:
     return sum(cost * ticks_per_second(pace, changes) for cost, changes in rooms)
 
 
-def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0) -> float:
+def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0, longest: float = 0.0) -> float:
     """How often a busy room ticks, the same for every room of this process.
 
     Drawing a tick (rendering, and one write per socket) is the hub's main cost, and it
@@ -124,15 +124,18 @@ def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0) -> float:
     less often than it may tick costs only its changes: 200 classes of 20 answering twice
     a second each tick as their changes come, while a round of all of them would not fit
     in the share; a room of 5,000 that changes all the time ticks as slowly as its cost
-    needs (130 ms of drawing: every 0.22 s). A big room's drawing holds no answer up: it is
-    drawn in steps, the answers' batches going first between them (`send_in_steps`). A
-    faster machine ticks faster. When the loop still runs late (`lag`: answers, connects
-    and question changes are more than it can do at once), every room ticks slower
-    again: those go first, the leaderboard catches up (degrade, never collapse)."""
+    needs. One room's drawing (`longest`: the dearest busy room's) is one long stretch of
+    the loop: drawn in steps, with the answers' batches going first between them
+    (`send_in_steps`), but the rest of the loop's work waits for it; so one room may take
+    at most ROOM_SHARE of that share (a room of 5,000, 130 ms of drawing, ticks at most
+    every 0.43 s, leaving the loop room between its ticks).
+    A faster machine ticks faster. When the loop still runs late (`lag`: answers,
+    connects and question changes are more than it can do at once), every room ticks
+    slower again: those go first, the leaderboard catches up (degrade, never collapse)."""
     share = settings.ELSA["FANOUT_SHARE"]
-    fastest = settings.ELSA["TICK_SECONDS"]
-    if drawing_share(fastest, rooms) <= share:
-        base = fastest
+    fastest = max(settings.ELSA["TICK_SECONDS"], longest / (share * ROOM_SHARE))
+    if fastest >= MAX_BASE_INTERVAL or drawing_share(fastest, rooms) <= share:
+        base = min(MAX_BASE_INTERVAL, fastest)
     elif drawing_share(MAX_BASE_INTERVAL, rooms) > share:
         base = MAX_BASE_INTERVAL
     else:  # the share falls as the interval grows: halve the bracket until within 1%
@@ -148,9 +151,11 @@ def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0) -> float:
 
 SUBSCRIBE_TIMEOUT = 2.0
 TICK_POLL_SECONDS = 0.02
+ROOM_SHARE = 0.5  # of FANOUT_SHARE, what one room's drawing may take
 LAG_ALLOWANCE = 0.02  # loop lag that doubles every room's tick interval
 MAX_BASE_INTERVAL = 2.0  # what drawing alone may stretch a tick to
 MAX_INTERVAL = 5.0
+BUSY_SECONDS = 5.0  # a room that ticked this recently counts as the dearest room
 CHANGE_SECONDS = 1.0  # how far back a room's pace of change is smoothed
 DRAW_STEP = 500  # sockets a drawer writes before the loop may take other work (send_in_steps)
 FIRST_WAIT_SECONDS = 0.1  # the longest a step waits for a batch that goes first (live.batches)
@@ -359,7 +364,8 @@ class Hub:
         slows the leaderboard only while it lasts."""
         rooms = list(self.rooms.values())
         self._count_changes(rooms, now)
-        pace = interval([(room.cost, room.changes) for room in rooms if room.changes], self.lag)
+        pace = interval([(room.cost, room.changes) for room in rooms if room.changes], self.lag,
+                        longest=max((room.cost for room in rooms if now - room.last_tick < BUSY_SECONDS), default=0.0))
         metrics.tick_interval.set(pace)
         return [room for room in rooms if room.dirty and not room.ticking and now >= room.last_tick + pace]
 

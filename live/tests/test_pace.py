@@ -39,14 +39,14 @@ BUSY = 1000.0  # changes a second of a room that has changed whenever it may tic
 
 def test_a_cheap_round_ticks_as_fast_as_allowed():
     assert interval([]) == 0.1
-    assert interval([(0.0125, BUSY)]) == 0.1  # 12.5 ms is 12.5% of a 0.1 s tick
-    assert interval([(0.002, BUSY)] * 10) == 0.1  # small rooms together may take 25%
+    assert interval([(0.0125, BUSY)], longest=0.0125) == 0.1  # 12.5 ms is 12.5% of a 0.1 s tick
+    assert interval([(0.002, BUSY)] * 10, longest=0.002) == 0.1  # small rooms together may take 25%
 
 
 def test_drawing_takes_at_most_its_share_of_the_loop():
     # 100 ms of drawing in 50 small rooms every 400 ms: 25%
-    assert interval([(0.002, BUSY)] * 50) == pytest.approx(0.4, rel=0.01)
-    assert interval([(0.2, BUSY)] * 50) == MAX_BASE_INTERVAL
+    assert interval([(0.002, BUSY)] * 50, longest=0.002) == pytest.approx(0.4, rel=0.01)
+    assert interval([(0.2, BUSY)] * 50, longest=0.002) == MAX_BASE_INTERVAL
 
 
 def test_rooms_that_change_less_often_than_they_may_tick_cost_only_their_changes():
@@ -54,23 +54,24 @@ def test_rooms_that_change_less_often_than_they_may_tick_cost_only_their_changes
     # changing every 2 s, they draw 20% of the loop however fast they may tick.
     assert ticks_per_second(0.1, 0.5) == pytest.approx(0.5, rel=0.01)
     assert drawing_share(0.1, [(0.002, 0.5)] * 200) == pytest.approx(0.2, rel=0.01)
-    assert interval([(0.002, 0.5)] * 200) == 0.1
+    assert interval([(0.002, 0.5)] * 200, longest=0.002) == 0.1
     # Changing twice a second each, they would draw 80%: ticking slower helps only once a
     # tick takes in several changes, so the interval is nearly the round's 1.6 s again.
-    assert 1.5 < interval([(0.002, 2.0)] * 200) < 1.6
+    assert 1.5 < interval([(0.002, 2.0)] * 200, longest=0.002) < 1.6
     assert ticks_per_second(1.0, 0.0) == 0.0
 
 
-def test_a_big_room_that_changes_all_the_time_ticks_as_its_drawing_needs():
-    # A room of 100 ms a tick: every 400 ms (25%), and slower beside other rooms. It is
-    # drawn in steps with the answers first, so it needs no stricter rule of its own.
-    assert interval([(0.1, BUSY)]) == pytest.approx(0.4, rel=0.01)
-    assert interval([(0.1, BUSY), (0.05, BUSY)]) == pytest.approx(0.6, rel=0.01)
+def test_one_room_drawn_in_one_stretch_takes_half_of_that_share():
+    # A room of 100 ms, one stretch the answers wait behind: every 800 ms (12.5%), while
+    # other rooms may fill the rest of the share.
+    assert interval([(0.1, BUSY)], longest=0.1) == pytest.approx(0.8)
+    assert interval([(0.1, BUSY), (0.05, BUSY)], longest=0.1) == pytest.approx(0.8)
+    assert interval([(0.1, BUSY)] * 3, longest=0.1) == pytest.approx(1.2, rel=0.01)
 
 
 def test_a_late_loop_slows_every_room_up_to_a_bound():
-    assert interval([(0.002, BUSY)] * 50, lag=0.02) == pytest.approx(0.8, rel=0.01)
-    assert interval([(0.1, BUSY)], lag=1.0) == MAX_INTERVAL
+    assert interval([(0.002, BUSY)] * 50, lag=0.02, longest=0.002) == pytest.approx(0.8, rel=0.01)
+    assert interval([(0.1, BUSY)], lag=1.0, longest=0.1) == MAX_INTERVAL
 
 
 def test_a_room_counts_its_changes_a_second():
@@ -129,16 +130,20 @@ def test_a_moment_of_lag_slows_the_leaderboard_only_while_it_lasts():
     assert hub.due(101.0) == []  # one tick at a time
 
 
-def test_busy_rooms_tick_at_the_interval_operators_see():
-    hub = Hub()
+def test_many_small_rooms_tick_faster_than_one_big_room_of_the_same_cost():
+    small = Hub()
     for n in range(10):
-        room = hub.rooms[n] = Room(n)
-        room.last_tick, room.cost, room.changes = 100.0, 0.01, BUSY  # 0.1 s a round
+        room = small.rooms[n] = Room(n)
+        room.last_tick, room.cost, room.changes = 100.0, 0.01, BUSY  # 0.1 s a round, in 10 short stretches
         room.mark("board")
-    hub._counted_at = 100.0
-    assert hub.due(100.35) == []
-    assert len(hub.due(100.45)) == 10  # every 0.4 s: 25%
-    assert REGISTRY.get_sample_value("elsa_tick_interval_seconds") == pytest.approx(0.4, rel=0.01)
+    big = Hub()
+    room = big.rooms[1] = Room(1)
+    room.last_tick, room.cost, room.changes = 100.0, 0.1, BUSY  # 0.1 s a round, in one stretch
+    room.mark("board")
+    small._counted_at = big._counted_at = 100.0
+    assert len(small.due(100.45)) == 10 and big.due(100.45) == []  # every 0.4 s, and 0.8 s
+    assert REGISTRY.get_sample_value("elsa_tick_interval_seconds") == pytest.approx(0.8)  # what operators see
+    assert big.due(100.85) == [room]
 
 
 def test_a_room_with_nothing_new_does_not_tick():
