@@ -128,10 +128,10 @@ def interval(rooms: Collection[tuple[float, float]], lag: float = 0.0, longest: 
     the loop: drawn in steps, with the answers' batches going first between them
     (`send_in_steps`), but the rest of the loop's work waits for it; so one room may take
     at most ROOM_SHARE of that share (a room of 5,000, 130 ms of drawing, ticks at most
-    every 0.43 s, leaving the loop room between its ticks).
-    A faster machine ticks faster. When the loop still runs late (`lag`: answers,
-    connects and question changes are more than it can do at once), every room ticks
-    slower again: those go first, the leaderboard catches up (degrade, never collapse)."""
+    every 0.43 s, leaving the loop room between its ticks). A faster machine ticks
+    faster. When the loop still runs late (`lag`: answers, connects and question changes
+    are more than it can do at once), every room ticks slower again: those go first, the
+    leaderboard catches up (degrade, never collapse)."""
     share = settings.ELSA["FANOUT_SHARE"]
     fastest = max(settings.ELSA["TICK_SECONDS"], longest / (share * ROOM_SHARE))
     if fastest >= MAX_BASE_INTERVAL or drawing_share(fastest, rooms) <= share:
