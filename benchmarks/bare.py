@@ -3,7 +3,7 @@
 A bare ASGI app (no Django, no Redis) served by the same uvicorn command line as the
 product. Every socket gets the current frame when it connects, as the hub's snapshot does;
 `POST /broadcast` then sends one frame to every socket per tick, for the given seconds,
-paced by the hub's own rule (live.hub.interval: writing may take the given share of the
+paced by the hub's own rule (live.pace.interval: writing may take the given share of the
 loop, and ticks come no faster than the given fastest tick), and answers with when each
 tick started. The frame is a real leaderboard frame with its version number replaced by the
 tick's, so clients measure it exactly as they measure the hub's.

@@ -123,9 +123,9 @@ async def bare(h: Harness, players: int) -> dict:
     await h.load.open([(f"{ws(url)}/ws/bare", "", 0)] * players, origin=url)
     await connect_wait(h)
     start = await h.mark()
-    from live.hub import ROOM_SHARE
+    from live.pace import ROOM_SHARE
 
-    # One room: the hub's rule gives it ROOM_SHARE of FANOUT_SHARE (live.hub.interval).
+    # One room: the hub's rule gives it ROOM_SHARE of FANOUT_SHARE (live.pace.interval).
     pace = {"fastest": settings.ELSA["TICK_SECONDS"], "share": settings.ELSA["FANOUT_SHARE"] * ROOM_SHARE}
     body = {"before": template[0], "after": template[1], **pace, "seconds": h.args.spread}
     ticks = (await asyncio.to_thread(post_json, url + "/broadcast", body))["ticks"]

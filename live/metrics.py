@@ -32,7 +32,7 @@ loop_lag = Gauge(
 
 tick_interval = Gauge(
     "elsa_tick_interval_seconds",
-    "How often this process's busy rooms may tick now (live.hub.interval): their drawing's "
+    "How often this process's busy rooms may tick now (live.pace.interval): their drawing's "
     "share of the loop, stretched by the loop's lag.",
     registry=REGISTRY,
 )

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from live.hub import MAX_INTERVAL
+from live.pace import MAX_INTERVAL
 from quizzes import services
 from quizzes.models import Answer, QuizSession
 from tests.support import clients
