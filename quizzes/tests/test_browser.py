@@ -2,9 +2,10 @@
 
 import pytest
 
+from live import presence
 from quizzes import services
 from quizzes.models import Answer
-from tests.support.pages import log_in, seen, watch_for
+from tests.support.pages import log_in
 from tests.support.quizzes import make_host, make_quiz
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.browser]
@@ -32,6 +33,10 @@ def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz
 
     host.wait_for_selector("#roster li:has-text('Ann')")
     screenshots(host, "host-lobby")
+    # Bob is connected on another web process and answers after Ann: until he does, the
+    # question stays open and her "locked in" stays on screen.
+    bob = services.participant_join(code=session.code, nickname="Bob")
+    presence.vouch_now("another-web-process", {session.pk: {bob.pk}}, seconds=3600)
 
     screen = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
     screen.goto(f"{live_server_url}/livescore/{session.code}")
@@ -42,16 +47,18 @@ def test_a_player_joins_answers_and_sees_the_result_while_the_host_runs_the_quiz
     host.wait_for_selector("#answered")
     screenshots(phone, "player-question")
     correct = session.quiz.questions.first().choices.get(is_correct=True)
-    # Ann is the only one connected: her answer closes the question at once, so "locked
-    # in" may be on screen for a moment only.
-    watch_for(phone, "__locked", "#stage", "Answer locked in")
     phone.click(f"button.choice:has-text('{correct.text}')")
-    assert correct.text in seen(phone, "__locked")["text"]
+    locked = phone.locator("#stage [role=status]", has_text="Answer locked in")
+    locked.wait_for()
+    assert correct.text in locked.inner_text()
+    screenshots(phone, "player-locked-in")
     screenshots(host, "host-question")
 
-    # Everyone connected has answered: the question closes without waiting for its timer.
+    # Bob answers: everyone connected has, and the question closes without waiting for its timer.
+    wrong = session.quiz.questions.first().choices.filter(is_correct=False).first()
+    services.answer_submit(participant_id=bob.pk, session_id=session.pk, choice_id=wrong.pk)
     phone.wait_for_selector("#my-result .right")
-    points = Answer.objects.get().points
+    points = Answer.objects.get(participant__nickname="Ann").points
     assert phone.inner_text("#my-score") == str(points)
     assert "Correct!" in phone.inner_text("#my-result")
     screenshots(phone, "player-reveal")

@@ -1,29 +1,5 @@
 """Helpers for pages driven by Playwright."""
 
-# A state a page may show for a moment only (the only connected player's answer closes
-# the question at once, so "locked in" gives way to the reveal): an observer installed
-# before the action records the first time it appears.
-_WATCH = """([name, selector, text]) => {
-    const look = () => {
-        if (window[name]) return;
-        const all = [...document.querySelectorAll(selector)];
-        const hit = all.find(e => e.textContent.includes(text));
-        if (hit) window[name] = {text: hit.textContent, count: all.length};
-    };
-    new MutationObserver(look).observe(document.body, {childList: true, subtree: true, characterData: true});
-    look();
-}"""
-
-
-def watch_for(page, name: str, selector: str, text: str) -> None:
-    page.evaluate(_WATCH, [name, selector, text])
-
-
-def seen(page, name: str) -> dict:
-    """What `watch_for(page, name, ...)` saw: {"text", "count"} (waits until it appears)."""
-    page.wait_for_function(f"() => Boolean(window[{name!r}])")
-    return page.evaluate(f"() => window[{name!r}]")
-
 
 def log_in(page, live_server_url: str, next_path: str, username: str = "teacher", password: str = "a-long-pass"):
     """Log in through the admin's own form, as a teacher does, and land on `next_path`."""
