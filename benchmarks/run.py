@@ -46,7 +46,7 @@ def plan(args) -> list[tuple[str, str, object]]:
         count, per = (int(x) for x in args.sessions.split("x"))
         steps.append(("sessions", args.sessions, lambda h, c=count, p=per: scenarios.sessions(h, c, p)))
     if args.burst:
-        steps.append(("connect burst", str(args.burst), lambda h: scenarios.burst(h, args.burst, 2.0)))
+        steps.append(("connect burst", str(args.burst), lambda h: scenarios.burst(h, args.burst, args.burst_seconds)))
     if args.scoring:
         steps.append(("scoring", f"{args.rate:g}/s", lambda h: scenarios.scoring(h, args.scoring, args.rate)))
     if args.kinds:
@@ -102,7 +102,9 @@ def parse(argv=None):
     parser.add_argument("--no-bare", dest="bare", action="store_false", help="skip the bare broadcast server")
     parser.add_argument("--baseline", type=int, default=1000, help="viewers of the naive baseline (0: skip)")
     parser.add_argument("--sessions", default="200x20", help="COUNTxPLAYERS at once ('' to skip)")
-    parser.add_argument("--burst", type=int, default=2000, help="connects within 2 s (0: skip)")
+    parser.add_argument("--burst", type=int, default=2000, help="connects at once (0: skip)")
+    parser.add_argument("--burst-seconds", type=float, default=0.0,
+                        help="offer the burst's connects evenly over this many seconds (0: all at once)")
     parser.add_argument("--scoring", type=float, default=30.0, help="seconds of sustained answers (0: skip)")
     parser.add_argument("--rate", type=float, default=600.0, help="answers per second offered in the scoring run")
     parser.add_argument("--fleet", default="4x100x5",

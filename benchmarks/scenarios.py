@@ -210,15 +210,16 @@ async def sessions(h: Harness, count: int, per: int) -> dict:
 
 
 async def burst(h: Harness, clients: int, seconds: float) -> dict:
-    """`clients` sockets offered evenly over `seconds`: all accepted, no server error.
-    Each socket's connect runs from its offer to its snapshot: the time the last one
-    opened is at least `seconds`, and how far it runs past them is the server's delay."""
+    """`clients` sockets offered evenly over `seconds` (0: all at once, as fast as the
+    generators open them): all accepted, no server error. Each socket's connect runs from
+    its offer to its snapshot; the time the last one opened is at least `seconds`, and how
+    far it runs past them is the server's delay."""
     url = h.stack.url(h.stack.web)
     [session] = await asyncio.to_thread(h.sessions, 1)
     log_offset = len(h.stack.web.output())
     start = await h.mark()
     await h.load.open([(f"{ws(url)}/ws/livescore/{session.code}", "", 0)] * clients, origin=url,
-                      per_second=clients / seconds)
+                      per_second=clients / seconds if seconds else None)
     await connect_wait(h, 60)
     end = await h.mark()
     records = await h.load.results()
