@@ -14,11 +14,9 @@ from datetime import timedelta
 import tablib
 
 from .models import STANDING_ORDER, Answer, Question, QuizSession
+from .spreadsheets import as_text
 
 NOT_SCORED = "not scored"
-# A cell starting with one of these is a formula to a spreadsheet. Nicknames and typed
-# answers are the players' own text: in a download they stay text (OWASP's CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -114,13 +112,6 @@ def _cell(answer: Answer | None) -> Cell | None:
 ANSWER_HEADERS = ("player", "question", "prompt", "kind", "answer", "right", "points", "seconds")
 QUESTION_HEADERS = ("question", "prompt", "kind", "answered", "right", "share right %")
 PLAYER_HEADERS = ("player", "score", "answered", "right", "accuracy %")
-
-
-def as_text(value: object) -> object:
-    """A value for a spreadsheet cell: text that a spreadsheet would run is quoted."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
 
 
 def _safe_row(values: tuple) -> tuple:

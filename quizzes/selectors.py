@@ -133,7 +133,9 @@ def host_view(session: QuizSession) -> dict:
             view["right"] = Answer.objects.filter(round=session.current_round, is_correct=True).count()
             view["answers"] = sum(counts.values())
     elif session.state == State.FINISHED:
-        view["podium"] = list(session.participants.filter(kicked_at__isnull=True).order_by(*STANDING_ORDER)[:3])
+        # Places are for points: a player who scored nothing takes no step of the podium.
+        view["podium"] = list(session.participants.filter(kicked_at__isnull=True, score__gt=0)
+                              .order_by(*STANDING_ORDER)[:3])
     return view
 
 

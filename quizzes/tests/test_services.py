@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 
 from leaderboard import board
 from live.redis import sync_client
-from quizzes import selectors, services
+from quizzes import partials, selectors, services
 from quizzes.models import Answer, Participant, QuizSession
 from tests.support.quizzes import answer_after, correct_choice, make_quiz, open_next_question, wrong_choice
 
@@ -85,6 +85,21 @@ def test_the_host_button_runs_the_quiz_through_its_states(session):
     assert states == ["open", "closed", "standings", "open", "closed", "standings", "open", "closed", "finished"]
     with pytest.raises(services.HostError):
         services.session_next(session_id=session.pk)
+
+
+def test_the_podium_holds_only_players_who_scored(session):
+    ann, bob, _ = (services.participant_join(code=session.code, nickname=n) for n in ("ann", "bob", "cyd"))
+    services.session_next(session_id=session.pk)
+    answer_after(session, ann, correct_choice(session), 1)
+    answer_after(session, bob, wrong_choice(session), 1)
+    services.score_all_pending()
+    while services.session_next(session_id=session.pk).state != "finished":
+        pass
+    session.refresh_from_db()
+    assert [p.nickname for p in selectors.host_view(session)["podium"]] == ["ann"]
+    assert "Nobody scored" not in partials.host_stage(selectors.host_view(session))
+    session.participants.update(score=0)
+    assert "Nobody scored this time." in partials.host_stage(selectors.host_view(session))
 
 
 def test_an_answer_is_stored_pending_and_scored_once(session, django_capture_on_commit_callbacks):
